@@ -1,0 +1,188 @@
+"""The only way to fetch an object named in user input.
+
+Each ``access_*`` function takes the acting member (or, for the portal, the client
+contact) first and the id from the request, and returns the object or raises:
+
+* ``Http404`` when the object does not exist, belongs to another agency, or lies outside
+  what the actor may see (an assistant sees only clients they are assigned to as primary,
+  backup or team member, plus tasks assigned to them; a contact sees only their own
+  client's tasks and never internal notes). Malformed ids are a 404 too.
+* ``PermissionDenied`` when the actor may see the object but ``write=True`` asks for a
+  change their role does not allow.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import Http404
+
+from delegate.agencies.models import Absence, Member
+from delegate.clients.models import Client, ClientTeamMember, Contact
+from delegate.tasks.models import Attachment, Message, Task
+
+Actor = Member | Contact
+
+
+def _uuid(value: Any) -> uuid.UUID:
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except (TypeError, ValueError, AttributeError):
+        raise Http404("No such object") from None
+
+
+def _require_manager(member: Member) -> None:
+    if not member.is_manager:
+        raise PermissionDenied("Only owners and dispatchers may do this")
+
+
+# --- visibility ------------------------------------------------------------------------
+
+
+def clients_visible_to(member: Member) -> QuerySet[Client]:
+    clients = Client.objects.filter(agency_id=member.agency_id)
+    if member.is_manager:
+        return clients
+    on_team = ClientTeamMember.objects.filter(client=OuterRef("pk"), member=member)
+    return clients.filter(
+        Q(primary_assistant=member) | Q(backup_assistant=member) | Exists(on_team)
+    )
+
+
+def tasks_visible_to(member: Member) -> QuerySet[Task]:
+    tasks = Task.objects.filter(agency_id=member.agency_id)
+    if member.is_manager:
+        return tasks
+    on_team = ClientTeamMember.objects.filter(client=OuterRef("client_id"), member=member)
+    return tasks.filter(
+        Q(assignee=member)
+        | Q(client__primary_assistant=member)
+        | Q(client__backup_assistant=member)
+        | Exists(on_team)
+    )
+
+
+def portal_tasks(contact: Contact) -> QuerySet[Task]:
+    """Tasks a client contact sees in the portal: all of their own client's tasks."""
+    return Task.objects.filter(agency_id=contact.agency_id, client_id=contact.client_id)
+
+
+def messages_visible_to(actor: Actor, task: Task) -> QuerySet[Message]:
+    messages = Message.objects.filter(agency_id=task.agency_id, task=task)
+    if isinstance(actor, Contact):
+        messages = messages.filter(is_internal=False)
+    return messages
+
+
+# --- single objects ------------------------------------------------------------------------
+
+
+def access_client(member: Member, client_id: Any, *, write: bool = False) -> Client:
+    try:
+        client = clients_visible_to(member).get(pk=_uuid(client_id))
+    except Client.DoesNotExist:
+        raise Http404("No such client") from None
+    if write:
+        _require_manager(member)
+    return client
+
+
+def access_contact(member: Member, contact_id: Any, *, write: bool = False) -> Contact:
+    visible_clients = clients_visible_to(member)
+    try:
+        contact = Contact.objects.select_related("client").get(
+            pk=_uuid(contact_id), agency_id=member.agency_id, client__in=visible_clients
+        )
+    except Contact.DoesNotExist:
+        raise Http404("No such contact") from None
+    if write:
+        _require_manager(member)
+    return contact
+
+
+def access_member(member: Member, member_id: Any, *, write: bool = False) -> Member:
+    """Any member sees their colleagues; only managers change them."""
+    try:
+        other = Member.objects.select_related("user").get(
+            pk=_uuid(member_id), agency_id=member.agency_id
+        )
+    except Member.DoesNotExist:
+        raise Http404("No such member") from None
+    if write:
+        _require_manager(member)
+    return other
+
+
+def access_absence(member: Member, absence_id: Any, *, write: bool = False) -> Absence:
+    try:
+        absence = Absence.objects.get(pk=_uuid(absence_id), agency_id=member.agency_id)
+    except Absence.DoesNotExist:
+        raise Http404("No such absence") from None
+    if write:
+        _require_manager(member)
+    return absence
+
+
+def access_task(member: Member, task_id: Any, *, write: bool = False) -> Task:
+    """``write`` is granted to every member who sees the task: what exactly they may
+    change (status, assignment) is decided by the status machine in the service."""
+    try:
+        return (
+            tasks_visible_to(member)
+            .select_related("client", "assignee__user", "requester", "category")
+            .get(pk=_uuid(task_id))
+        )
+    except Task.DoesNotExist:
+        raise Http404("No such task") from None
+
+
+def access_portal_task(contact: Contact, task_id: Any, *, write: bool = False) -> Task:
+    try:
+        return (
+            portal_tasks(contact)
+            .select_related("client", "assignee__user", "requester")
+            .get(pk=_uuid(task_id))
+        )
+    except Task.DoesNotExist:
+        raise Http404("No such task") from None
+
+
+def access_message(actor: Actor, message_id: Any) -> Message:
+    tasks = portal_tasks(actor) if isinstance(actor, Contact) else tasks_visible_to(actor)
+    messages = Message.objects.filter(agency_id=actor.agency_id, task__in=tasks)
+    if isinstance(actor, Contact):
+        messages = messages.filter(is_internal=False)
+    try:
+        return messages.select_related("task").get(pk=_uuid(message_id))
+    except Message.DoesNotExist:
+        raise Http404("No such message") from None
+
+
+def access_attachment(actor: Actor, attachment_id: Any) -> Attachment:
+    """Attachments on internal notes are invisible to client contacts."""
+    tasks = portal_tasks(actor) if isinstance(actor, Contact) else tasks_visible_to(actor)
+    attachments = Attachment.objects.filter(agency_id=actor.agency_id, task__in=tasks)
+    if isinstance(actor, Contact):
+        attachments = attachments.filter(Q(message__isnull=True) | Q(message__is_internal=False))
+    try:
+        return attachments.get(pk=_uuid(attachment_id))
+    except Attachment.DoesNotExist:
+        raise Http404("No such attachment") from None
+
+
+def role_on_task(actor: Actor | None, task: Task) -> str:
+    """The actor's role for the status machine (see ``delegate.tasks.status``)."""
+    if actor is None:
+        return "system"
+    if isinstance(actor, Contact):
+        return "client"
+    if actor.role == Member.Role.OWNER:
+        return "owner"
+    if actor.role == Member.Role.DISPATCHER:
+        return "dispatcher"
+    return "assignee" if task.assignee_id == actor.pk else "assistant"

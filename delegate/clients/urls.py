@@ -1,0 +1,9 @@
+from django.urls import path
+
+from delegate.clients import views
+
+app_name = "clients"
+
+urlpatterns = [
+    path("clients/", views.client_list, name="list"),
+]

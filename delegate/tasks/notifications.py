@@ -1,0 +1,119 @@
+"""Who hears about a task event, and the emails they get.
+
+Deliveries are recorded per (event, recipient) inside the transaction that sends them, so
+a job that runs twice (a retried worker, two workers racing) sends each email once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+
+from delegate.agencies.models import Member
+from delegate.clients.models import Contact, ContactIdentity
+from delegate.tasks.models import Message, NotificationDelivery, Task, TaskEvent
+
+
+@dataclass(frozen=True)
+class Notice:
+    recipient: str
+    language: str
+    template: str  # under tasks/email/
+    link: str
+
+
+def contact_email(contact: Contact | None) -> str | None:
+    if contact is None or not contact.is_active:
+        return None
+    identity = (
+        ContactIdentity.objects.filter(contact=contact, kind=ContactIdentity.Kind.EMAIL)
+        .order_by("-is_primary", "value")
+        .first()
+    )
+    if identity:
+        return identity.value
+    return contact.user.email if contact.user_id and contact.user else None
+
+
+def _member_notice(member: Member | None, event: TaskEvent, template: str) -> list[Notice]:
+    if member is None or not member.is_active or member.pk == event.actor_member_id:
+        return []
+    link = settings.SITE_URL + reverse("tasks:detail", args=[event.task_id])
+    return [Notice(member.user.email, member.user.language, template, link)]
+
+
+def _client_notice(task: Task, event: TaskEvent, template: str) -> list[Notice]:
+    requester = task.requester
+    email = contact_email(requester)
+    if requester is None or email is None or requester.pk == event.actor_contact_id:
+        return []
+    link = settings.SITE_URL + reverse("portal:task", args=[task.pk])
+    return [Notice(email, requester.effective_language, template, link)]
+
+
+def notices_for(event: TaskEvent) -> list[Notice]:
+    task = event.task
+    if event.kind == TaskEvent.Kind.ASSIGNED and event.data.get("to"):
+        assignee = Member.objects.select_related("user").filter(pk=event.data["to"]).first()
+        return _member_notice(assignee, event, "assigned")
+    if event.kind == TaskEvent.Kind.MESSAGE:
+        direction = event.data.get("direction")
+        if direction == Message.Direction.INBOUND:
+            return _member_notice(task.assignee, event, "client_replied")
+        if direction == Message.Direction.OUTBOUND:
+            return _client_notice(task, event, "reply")
+    if event.kind == TaskEvent.Kind.STATUS_CHANGED and event.data.get("to") == Task.Status.DONE:
+        return _client_notice(task, event, "done")
+    return []
+
+
+def send_event_notifications(event_id: int) -> int:
+    event = (
+        TaskEvent.objects.select_related(
+            "task__client", "task__requester__user", "task__assignee__user", "task__agency"
+        )
+        .filter(pk=event_id)
+        .first()
+    )
+    if event is None:
+        return 0
+    sent = 0
+    for notice in notices_for(event):
+        if NotificationDelivery.objects.filter(event=event, recipient=notice.recipient).exists():
+            continue
+        try:
+            with transaction.atomic():
+                NotificationDelivery.objects.create(
+                    agency_id=event.agency_id, event=event, recipient=notice.recipient
+                )
+                _send(event, notice)
+        except IntegrityError:
+            continue  # another worker delivered it meanwhile
+        sent += 1
+    return sent
+
+
+def _send(event: TaskEvent, notice: Notice) -> None:
+    task = event.task
+    message = None
+    if event.data.get("message"):
+        message = Message.objects.filter(pk=event.data["message"], is_internal=False).first()
+    with translation.override(notice.language):
+        context = {"task": task, "event": event, "link": notice.link, "message": message,
+                   "agency": task.agency}  # fmt: skip
+        subject = render_to_string(f"tasks/email/{notice.template}_subject.txt", context)
+        body = render_to_string(f"tasks/email/{notice.template}.txt", context)
+    email = EmailMessage(
+        subject=" ".join(subject.split()),
+        body=body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[notice.recipient],
+        headers={"Auto-Submitted": "auto-generated", "X-Delegate-Task": task.code},
+    )
+    email.send(fail_silently=False)

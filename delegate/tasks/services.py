@@ -1,0 +1,414 @@
+"""Writes on tasks: creation, updates, status changes, assignment, conversation and files.
+
+Every service takes the acting member or contact first (``None`` only for background
+work acting as the system), runs in one transaction, records a ``TaskEvent`` and enqueues
+notifications on commit. Callers fetch the task through ``delegate.access`` first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import nh3
+import puremagic
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from delegate.access import Actor, role_on_task
+from delegate.agencies.models import Member, Skill
+from delegate.clients.models import Client, Contact
+from delegate.tasks import status as machine
+from delegate.tasks.models import Attachment, Category, Message, Task, TaskEvent
+
+ALLOWED_HTML_TAGS = {
+    "a", "b", "blockquote", "br", "code", "div", "em", "h1", "h2", "h3", "h4", "i", "li",
+    "ol", "p", "pre", "span", "strong", "table", "tbody", "td", "th", "thead", "tr", "u", "ul",
+}  # fmt: skip
+
+EDITABLE_FIELDS = (
+    "title",
+    "description",
+    "priority",
+    "due_at",
+    "category",
+    "language",
+    "estimate_minutes",
+)
+
+
+def sanitize_html(html: str) -> str:
+    """Client HTML reduced to harmless formatting; links get rel=noopener."""
+    return nh3.clean(html, tags=ALLOWED_HTML_TAGS, link_rel="noopener noreferrer nofollow")
+
+
+def _actor_fields(actor: Actor | None, prefix: str) -> dict[str, Any]:
+    if isinstance(actor, Member):
+        return {f"{prefix}_member": actor}
+    if isinstance(actor, Contact):
+        return {f"{prefix}_contact": actor}
+    return {}
+
+
+def record_event(
+    task: Task, *, actor: Actor | None, kind: str, data: dict[str, Any] | None = None
+) -> TaskEvent:
+    """Append an event to the task's trail and notify the people concerned after commit."""
+    event = TaskEvent.objects.create(
+        agency_id=task.agency_id, task=task, kind=kind, data=data or {},
+        **_actor_fields(actor, "actor"),
+    )  # fmt: skip
+    from delegate.tasks.jobs import notify_task_event
+
+    event_id = event.pk
+    transaction.on_commit(lambda: notify_task_event.enqueue(event_id))
+    return event
+
+
+def _check_agency(task_or_client: Task | Client, actor: Actor | None) -> None:
+    if actor is not None and actor.agency_id != task_or_client.agency_id:
+        raise PermissionDenied("Object belongs to another agency")
+
+
+def _validated_skills(agency_id: Any, skills: Iterable[Skill]) -> list[Skill]:
+    skills = list(skills)
+    if any(skill.agency_id != agency_id for skill in skills):
+        raise ValidationError({"required_skills": _("Unknown skill.")})
+    return skills
+
+
+def create_task(
+    actor: Actor | None,
+    *,
+    client: Client,
+    title: str,
+    channel: str,
+    description: str = "",
+    requester: Contact | None = None,
+    priority: int = Task.Priority.NORMAL,
+    due_at: dt.datetime | None = None,
+    category: Category | None = None,
+    required_skills: Iterable[Skill] = (),
+    language: str = "",
+    estimate_minutes: int | None = None,
+    files: Sequence[UploadedFile] = (),
+) -> Task:
+    """Create a task for ``client``. A contact may only create tasks for their own client
+    (and is the requester); members must see the client (checked by the caller through
+    ``access_client``). Files are validated before anything is written."""
+    _check_agency(client, actor)
+    if isinstance(actor, Contact):
+        if actor.client_id != client.pk:
+            raise PermissionDenied("A contact creates tasks only for their own client")
+        requester = actor
+    if requester is not None and requester.client_id != client.pk:
+        raise ValidationError({"requester": _("The requester must be a contact of the client.")})
+    if category is not None and category.agency_id != client.agency_id:
+        raise ValidationError({"category": _("Unknown category.")})
+    skills = _validated_skills(client.agency_id, required_skills)
+    for upload in files:
+        _check_upload(upload)
+    task = Task(
+        agency_id=client.agency_id,
+        client=client,
+        requester=requester,
+        title=title.strip(),
+        description=description,
+        channel=channel,
+        priority=priority,
+        due_at=due_at,
+        category=category,
+        language=language or (requester.effective_language if requester else client.language),
+        estimate_minutes=estimate_minutes,
+        status_changed_at=timezone.now(),
+    )
+    task.full_clean(exclude=["code", "required_skills"])
+    with _FileGuard(), transaction.atomic():
+        task.save()
+        if skills:
+            task.required_skills.set(skills)
+        record_event(task, actor=actor, kind=TaskEvent.Kind.CREATED, data={"channel": channel})
+        for upload in files:
+            _store_attachment(actor, task, upload, message=None)
+    return task
+
+
+def update_task(actor: Actor | None, task: Task, **changes: Any) -> Task:
+    """Change editable fields; records one event listing what changed (old → new)."""
+    _check_agency(task, actor)
+    if isinstance(actor, Contact):
+        raise PermissionDenied("Contacts cannot edit tasks")
+    unknown = set(changes) - set(EDITABLE_FIELDS) - {"required_skills"}
+    if unknown:
+        raise ValidationError(_("Unknown fields: %(fields)s") % {"fields": ", ".join(sorted(unknown))})
+    with transaction.atomic():
+        locked = Task.objects.select_for_update().get(pk=task.pk)
+        diff: dict[str, list[Any]] = {}
+        skills = changes.pop("required_skills", None)
+        category = changes.get("category")
+        if category is not None and category.agency_id != task.agency_id:
+            raise ValidationError({"category": _("Unknown category.")})
+        for field, value in changes.items():
+            old = getattr(locked, field)
+            if old != value:
+                diff[field] = [_jsonable(old), _jsonable(value)]
+                setattr(locked, field, value)
+        locked.full_clean(exclude=["code", "required_skills"])
+        if diff:
+            locked.save()
+        if skills is not None:
+            skills = _validated_skills(task.agency_id, skills)
+            before = sorted(s.slug for s in locked.required_skills.all())
+            after = sorted(s.slug for s in skills)
+            if before != after:
+                locked.required_skills.set(skills)
+                diff["required_skills"] = [before, after]
+        if diff:
+            record_event(locked, actor=actor, kind=TaskEvent.Kind.UPDATED, data=diff)
+    return locked
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if hasattr(value, "pk"):
+        return str(value)
+    return value
+
+
+def change_status(actor: Actor | None, task: Task, *, to: str, note: str = "") -> Task:
+    """Move the task through the status machine. Raises ``TransitionError`` for a
+    transition that does not exist and ``TransitionForbidden`` for the wrong role."""
+    _check_agency(task, actor)
+    with transaction.atomic():
+        locked = Task.objects.select_for_update().get(pk=task.pk)
+        _transition(actor, locked, to=to, note=note)
+    return locked
+
+
+def _transition(actor: Actor | None, task: Task, *, to: str, note: str = "") -> None:
+    role = role_on_task(actor, task)
+    machine.check_transition(task.status, to, role)  # type: ignore[arg-type]
+    if to in (Task.Status.ASSIGNED, Task.Status.IN_PROGRESS) and task.assignee_id is None:
+        raise machine.TransitionError("assign the task to someone first")
+    previous = task.status
+    now = timezone.now()
+    task.status = to
+    task.status_changed_at = now
+    task.done_at = now if to == Task.Status.DONE else None
+    if to == Task.Status.TRIAGED:
+        task.assignee = None
+    task.save(update_fields=["status", "status_changed_at", "done_at", "assignee", "updated_at"])
+    data = {"from": previous, "to": to}
+    if note:
+        data["note"] = note
+    record_event(task, actor=actor, kind=TaskEvent.Kind.STATUS_CHANGED, data=data)
+
+
+def assign_task(
+    actor: Actor | None, task: Task, *, assistant: Member | None, reason: str = ""
+) -> Task:
+    """Give the task to ``assistant`` (``None`` unassigns). Managers, the system and the
+    current assignee (handing over) may assign; the assistant must be an active member
+    of the task's agency. A new or triaged task becomes assigned."""
+    _check_agency(task, actor)
+    with transaction.atomic():
+        locked = Task.objects.select_for_update().get(pk=task.pk)
+        role = role_on_task(actor, locked)
+        if role not in machine.ASSIGNERS:
+            raise machine.TransitionForbidden(f"a {role} may not assign tasks")
+        if assistant is not None and (
+            assistant.agency_id != locked.agency_id or not assistant.is_active
+        ):
+            raise ValidationError({"assignee": _("Not an active member of this agency.")})
+        if not locked.is_open:
+            raise machine.TransitionError("a closed task cannot be assigned")
+        previous_id = locked.assignee_id
+        if assistant is None:
+            if previous_id is None:
+                return locked
+            locked.assignee = None
+            if locked.status != Task.Status.WAITING_ON_CLIENT:
+                locked.status = Task.Status.TRIAGED
+                locked.status_changed_at = timezone.now()
+        else:
+            if previous_id == assistant.pk:
+                return locked
+            locked.assignee = assistant
+            if locked.status in (Task.Status.NEW, Task.Status.TRIAGED):
+                locked.status = Task.Status.ASSIGNED
+                locked.status_changed_at = timezone.now()
+        locked.save(update_fields=["assignee", "status", "status_changed_at", "updated_at"])
+        record_event(
+            locked,
+            actor=actor,
+            kind=TaskEvent.Kind.ASSIGNED,
+            data={
+                "from": str(previous_id) if previous_id else None,
+                "to": str(assistant.pk) if assistant else None,
+                "to_name": assistant.name if assistant else None,
+                "reason": reason,
+            },
+        )
+    return locked
+
+
+def post_message(
+    actor: Actor,
+    task: Task,
+    *,
+    text: str,
+    html: str = "",
+    is_internal: bool = False,
+    channel: str | None = None,
+    files: Sequence[UploadedFile] = (),
+) -> Message:
+    """Add to the conversation. A contact's message is inbound and reopens a task that
+    was waiting on the client; a member's message goes to the client unless it is an
+    internal note. Contacts never write internal notes."""
+    _check_agency(task, actor)
+    text = text.strip()
+    if not text and not files:
+        raise ValidationError({"text": _("Write a message or attach a file.")})
+    if isinstance(actor, Contact):
+        if actor.client_id != task.client_id:
+            raise PermissionDenied("Not a contact of this client")
+        if is_internal:
+            raise PermissionDenied("Contacts cannot write internal notes")
+        direction = Message.Direction.INBOUND
+    else:
+        direction = Message.Direction.INTERNAL if is_internal else Message.Direction.OUTBOUND
+    for upload in files:
+        _check_upload(upload)
+    with _FileGuard(), transaction.atomic():
+        locked = Task.objects.select_for_update().get(pk=task.pk)
+        message = Message.objects.create(
+            agency_id=task.agency_id,
+            task=locked,
+            direction=direction,
+            channel=channel or (Task.Channel.PORTAL if isinstance(actor, Contact) else Task.Channel.DESK),
+            text=text,
+            html=sanitize_html(html) if html else "",
+            is_internal=is_internal,
+            **_actor_fields(actor, "author"),
+        )
+        for upload in files:
+            _store_attachment(actor, locked, upload, message=message)
+        record_event(
+            locked,
+            actor=actor,
+            kind=TaskEvent.Kind.NOTE if is_internal else TaskEvent.Kind.MESSAGE,
+            data={"message": str(message.pk), "direction": direction},
+        )
+        if isinstance(actor, Contact) and locked.status in (
+            Task.Status.WAITING_ON_CLIENT,
+            Task.Status.DONE,
+        ):
+            _transition(actor, locked, to=Task.Status.IN_PROGRESS, note="client replied")
+    return message
+
+
+def _check_upload(upload: UploadedFile) -> None:
+    limit = settings.ATTACHMENT_MAX_BYTES
+    if upload.size is None or upload.size > limit:
+        raise ValidationError(
+            {"files": _("%(name)s is larger than %(limit)s MB.")
+             % {"name": upload.name, "limit": f"{limit / 1024 / 1024:g}"}}
+        )  # fmt: skip
+
+
+def sniff_content_type(head: bytes) -> str:
+    """The content type from the bytes themselves, never from the client's claim."""
+    try:
+        return puremagic.from_string(head, mime=True) or _text_or_binary(head)
+    except (puremagic.PureError, ValueError):
+        return _text_or_binary(head)
+
+
+def _text_or_binary(head: bytes) -> str:
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        # A cut in the middle of a multi-byte character still counts as text.
+        try:
+            head[:-3].decode("utf-8")
+        except UnicodeDecodeError:
+            return "application/octet-stream"
+    return "text/plain" if b"\x00" not in head else "application/octet-stream"
+
+
+def _store_attachment(
+    actor: Actor | None, task: Task, upload: UploadedFile, *, message: Message | None
+) -> Attachment:
+    _check_upload(upload)
+    digest = hashlib.sha256()
+    upload.seek(0)
+    head = upload.read(8192)
+    upload.seek(0)
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    name = (upload.name or "file").replace("/", "_").replace("\\", "_")[-255:]
+    attachment = Attachment(
+        agency_id=task.agency_id,
+        task=task,
+        message=message,
+        filename=name,
+        content_type=sniff_content_type(head),
+        size=upload.size or 0,
+        sha256=digest.hexdigest(),
+        **_actor_fields(actor, "uploaded_by"),
+    )
+    attachment.file.save(name, upload, save=False)
+    try:
+        attachment.save()
+    except BaseException:
+        attachment.file.delete(save=False)
+        raise
+    # If the surrounding transaction rolls back later, the stored file would be an
+    # orphan without a row: remember it so the service can remove it.
+    _stored_files().append(attachment.file.name)
+    record_event(
+        task,
+        actor=actor,
+        kind=TaskEvent.Kind.ATTACHMENT,
+        data={"attachment": str(attachment.pk), "filename": name, "size": attachment.size},
+    )
+    return attachment
+
+
+class _FileGuard:
+    """Deletes files stored during a service call when the call fails, so a failed
+    write leaves neither rows nor files behind."""
+
+    def __enter__(self) -> None:
+        _guard_stack().append([])
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        names = _guard_stack().pop()
+        if exc_type is not None:
+            from django.core.files.storage import default_storage
+
+            for name in names:
+                default_storage.delete(name)
+
+
+_local = threading.local()
+
+
+def _guard_stack() -> list[list[str]]:
+    if not hasattr(_local, "stack"):
+        _local.stack = []
+    return _local.stack  # type: ignore[no-any-return]
+
+
+def _stored_files() -> list[str]:
+    stack = _guard_stack()
+    return stack[-1] if stack else []

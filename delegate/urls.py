@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from delegate.accounts.views import home
+from delegate.api.urls import api
+
+urlpatterns = [
+    path("", home, name="home"),
+    path("accounts/", include("delegate.accounts.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("delegate.tasks.urls")),
+    path("manage/", include("delegate.clients.urls")),
+    path("team/", include("delegate.agencies.urls")),
+    path("portal/", include("delegate.portal.urls")),
+    path("api/v1/", api.urls),
+    path("admin/", admin.site.urls),
+]

@@ -146,6 +146,7 @@ USE_TZ = True
 # --- files ----------------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(DATA_DIR / "media")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -163,9 +164,16 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 # --- email ----------------------------------------------------------------------------
+# Without a configured SMTP host, mail lands as files in the data folder's outbox so the
+# embedded default works (and can be inspected) without a mail server.
+_email_default_backend = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if env_str("EMAIL_HOST", "")
+    else "django.core.mail.backends.filebased.EmailBackend"
+)
 MAILERS = {
     "default": {
-        "BACKEND": env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend"),
+        "BACKEND": env_str("EMAIL_BACKEND", _email_default_backend),
         "OPTIONS": {
             "host": env_str("EMAIL_HOST", "localhost"),
             "port": env_int("EMAIL_PORT", 25, minimum=1),
@@ -176,7 +184,9 @@ MAILERS = {
         },
     }
 }
-if not MAILERS["default"]["BACKEND"].endswith("smtp.EmailBackend"):
+if MAILERS["default"]["BACKEND"].endswith("filebased.EmailBackend"):
+    MAILERS["default"]["OPTIONS"] = {"file_path": str(DATA_DIR / "outbox")}
+elif not MAILERS["default"]["BACKEND"].endswith("smtp.EmailBackend"):
     MAILERS["default"]["OPTIONS"] = {}
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Delegate <delegate@localhost>")
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import hashlib
 import threading
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import nh3
@@ -32,6 +33,8 @@ ALLOWED_HTML_TAGS = {
     "a", "b", "blockquote", "br", "code", "div", "em", "h1", "h2", "h3", "h4", "i", "li",
     "ol", "p", "pre", "span", "strong", "table", "tbody", "td", "th", "thead", "tr", "u", "ul",
 }  # fmt: skip
+
+_local = threading.local()
 
 EDITABLE_FIELDS = (
     "title",
@@ -65,11 +68,24 @@ def record_event(
         agency_id=task.agency_id, task=task, kind=kind, data=data or {},
         **_actor_fields(actor, "actor"),
     )  # fmt: skip
-    from delegate.tasks.jobs import notify_task_event
+    if not getattr(_local, "muted", False):
+        from delegate.tasks.jobs import notify_task_event
 
-    event_id = event.pk
-    transaction.on_commit(lambda: notify_task_event.enqueue(event_id))
+        event_id = event.pk
+        transaction.on_commit(lambda: notify_task_event.enqueue(event_id))
     return event
+
+
+@contextmanager
+def notifications_muted() -> Iterator[None]:
+    """Record events without notifying anyone: for imports and demo data, where the
+    people named are not waiting for email about history."""
+    previous = getattr(_local, "muted", False)
+    _local.muted = True
+    try:
+        yield
+    finally:
+        _local.muted = previous
 
 
 def _check_agency(task_or_client: Task | Client, actor: Actor | None) -> None:
@@ -400,7 +416,6 @@ class _FileGuard:
                 default_storage.delete(name)
 
 
-_local = threading.local()
 
 
 def _guard_stack() -> list[list[str]]:

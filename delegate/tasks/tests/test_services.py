@@ -1,0 +1,172 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import override_settings
+
+from delegate.tasks import services
+from delegate.tasks.models import AppendOnlyError, Attachment, Message, Task, TaskEvent
+from delegate.tasks.status import TransitionError, TransitionForbidden
+from delegate.testing import Cast
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n"
+
+
+def _media_files(settings: object) -> list[Path]:
+    root = Path(settings.MEDIA_ROOT)  # type: ignore[attr-defined]
+    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+
+
+def test_it_creates_a_task_with_event_and_files(cast: Cast) -> None:
+    task = services.create_task(
+        cast.carol, client=cast.acme, title="  Scan receipts ", channel="portal",
+        files=[SimpleUploadedFile("photo.jpg", PNG, content_type="image/jpeg"),
+               SimpleUploadedFile("doc.bin", PDF)],
+    )  # fmt: skip
+    assert task.title == "Scan receipts"
+    assert task.requester == cast.carol
+    assert task.language == "de"
+    assert task.events.filter(kind="created").count() == 1
+    types = sorted(Attachment.objects.filter(task=task).values_list("content_type", flat=True))
+    # Sniffed from the bytes, not from the claimed name or type.
+    assert types == ["application/pdf", "image/png"]
+
+
+def test_it_refuses_a_contact_creating_for_another_client(cast: Cast) -> None:
+    before = Task.objects.count()
+    with pytest.raises(PermissionDenied):
+        services.create_task(cast.carol, client=cast.globex, title="x", channel="portal")
+    with pytest.raises(PermissionDenied):
+        services.create_task(cast.gina, client=cast.acme, title="x", channel="portal")
+    assert Task.objects.count() == before
+
+
+def test_it_validates_requester_and_title(cast: Cast) -> None:
+    with pytest.raises(ValidationError):
+        services.create_task(cast.alice, client=cast.acme, title="x", channel="desk",
+                             requester=cast.gina)  # fmt: skip
+    with pytest.raises(ValidationError):
+        services.create_task(cast.alice, client=cast.acme, title="   ", channel="desk")
+    with pytest.raises(ValidationError):
+        services.create_task(cast.alice, client=cast.acme, title="x", channel="pigeon")
+
+
+@override_settings(ATTACHMENT_MAX_BYTES=1000)
+def test_it_writes_nothing_for_an_oversize_attachment(cast: Cast, settings: object) -> None:
+    tasks, files = Task.objects.count(), len(_media_files(settings))
+    with pytest.raises(ValidationError):
+        services.create_task(cast.carol, client=cast.acme, title="Big", channel="portal",
+                             files=[SimpleUploadedFile("ok.txt", b"ok"),
+                                    SimpleUploadedFile("big.bin", b"x" * 1001)])  # fmt: skip
+    assert Task.objects.count() == tasks
+    assert len(_media_files(settings)) == files
+
+
+def test_it_removes_stored_files_when_the_write_fails(
+    cast: Cast, settings: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files, messages = len(_media_files(settings)), Message.objects.count()
+
+    def explode(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(services, "record_event", explode)
+    with pytest.raises(RuntimeError):
+        services.post_message(cast.bob, cast.task, text="see file",
+                              files=[SimpleUploadedFile("a.txt", b"hello")])  # fmt: skip
+    assert Message.objects.count() == messages
+    assert len(_media_files(settings)) == files
+
+
+def test_it_reopens_a_task_when_the_client_replies(cast: Cast) -> None:
+    task = services.change_status(cast.bob, cast.task, to="in_progress")
+    task = services.change_status(cast.bob, task, to="waiting_on_client")
+    services.post_message(cast.carol, task, text="Hamburg airport please")
+    task.refresh_from_db()
+    assert task.status == "in_progress"
+    message = task.messages.latest("created_at")
+    assert message.direction == "inbound"
+    assert message.author_contact == cast.carol
+
+
+def test_it_refuses_internal_notes_from_contacts(cast: Cast) -> None:
+    before = Message.objects.count()
+    with pytest.raises(PermissionDenied):
+        services.post_message(cast.carol, cast.task, text="psst", is_internal=True)
+    with pytest.raises(ValidationError):
+        services.post_message(cast.carol, cast.task, text="   ")
+    assert Message.objects.count() == before
+
+
+def test_it_sanitises_html(cast: Cast) -> None:
+    message = services.post_message(
+        cast.bob, cast.task, text="hi",
+        html='<p onclick="x()">Hi <script>alert(1)</script><a href="https://a.example">a</a></p>',
+    )  # fmt: skip
+    assert "<script" not in message.html
+    assert "onclick" not in message.html
+    assert 'rel="noopener noreferrer nofollow"' in message.html
+
+
+def test_it_assigns_and_hands_over(cast: Cast) -> None:
+    services.update_task(cast.alice, cast.task)  # no change, no event
+    task = services.assign_task(cast.bob, cast.task, assistant=cast.eve, reason="handover")
+    assert task.assignee == cast.eve
+    event = task.events.latest("id")
+    assert event.kind == "assigned"
+    assert event.data["reason"] == "handover"
+    # bob is no longer the assignee and only sees the client as primary: he may not assign.
+    with pytest.raises(TransitionForbidden):
+        services.assign_task(cast.bob, task, assistant=cast.bob)
+
+
+def test_it_refuses_assigning_outside_the_agency(cast: Cast) -> None:
+    with pytest.raises(ValidationError):
+        services.assign_task(cast.alice, cast.task, assistant=cast.mallory)
+    with pytest.raises(PermissionDenied):
+        services.assign_task(cast.mallory, cast.task, assistant=cast.mallory)
+    cast.task.refresh_from_db()
+    assert cast.task.assignee == cast.bob
+
+
+def test_it_refuses_assigning_closed_tasks(cast: Cast) -> None:
+    task = services.change_status(cast.alice, cast.task, to="cancelled")
+    with pytest.raises(TransitionError):
+        services.assign_task(cast.alice, task, assistant=cast.eve)
+
+
+def test_it_records_field_changes(cast: Cast) -> None:
+    task = services.update_task(cast.bob, cast.task, title="Book flight HAM", priority=4)
+    event = task.events.latest("id")
+    assert event.kind == "updated"
+    assert event.data["title"] == ["Book a flight to Hamburg", "Book flight HAM"]
+    assert event.data["priority"] == [2, 4]
+    with pytest.raises(ValidationError):
+        services.update_task(cast.bob, task, status="done")
+    with pytest.raises(PermissionDenied):
+        services.update_task(cast.carol, task, title="mine now")
+
+
+def test_it_keeps_events_append_only(cast: Cast) -> None:
+    event = TaskEvent.objects.filter(task=cast.task).first()
+    assert event is not None
+    event.data = {"forged": True}
+    with pytest.raises(AppendOnlyError):
+        event.save()
+    with pytest.raises(AppendOnlyError):
+        event.delete()
+    event.refresh_from_db()
+    assert "forged" not in event.data
+
+
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [(PNG, "image/png"), (PDF, "application/pdf"), ("Grüße".encode(), "text/plain"),
+     (b"\x00\x01\x02\xff\xfe", "application/octet-stream")],
+)  # fmt: skip
+def test_it_sniffs_content_types(head: bytes, expected: str) -> None:
+    assert services.sniff_content_type(head) == expected

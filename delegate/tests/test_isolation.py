@@ -1,0 +1,113 @@
+"""Route × role isolation, built from the URL resolver.
+
+Every route that takes an id is called (GET and POST) by each outsider: mallory (owner
+of another agency), gina (client contact of another agency) and eve (assistant of the
+same agency who is not assigned to the client). Each must be refused — 404 where the
+role could otherwise act, never a success — and the database must be unchanged.
+
+A new id-bearing route without an entry in ``TARGETS`` makes this test fail: add how to
+build its ids for agency A's objects.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.apps import apps
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from delegate.agencies import services as agency_services
+from delegate.testing import Cast
+
+Kwargs = Callable[[Cast], dict[str, Any]]
+
+# Namespaces handled elsewhere: the admin is for superusers only (no tenant user is
+# staff), the API authenticates by key and has its own isolation tests.
+SKIPPED_NAMESPACES = {"admin", "api"}
+
+
+def _absence(cast: Cast) -> Any:
+    return agency_services.add_absence(
+        cast.alice, cast.bob, starts_on=dt.date(2030, 1, 1), ends_on=dt.date(2030, 1, 2)
+    )
+
+
+TARGETS: dict[str, Kwargs] = {
+    "tasks:detail": lambda c: {"task_id": c.task.pk},
+}
+
+# Tenant data whose change would show a leak.
+SNAPSHOT_APPS = ("accounts", "agencies", "clients", "tasks", "api")
+
+
+def id_routes() -> Iterator[tuple[str, list[str]]]:
+    """(namespaced name, parameter names) of every named route that takes parameters."""
+
+    def walk(patterns: list[Any], namespace: str, params: list[str]) -> Iterator[tuple[str, list[str]]]:
+        for entry in patterns:
+            converters = list(entry.pattern.converters)
+            if isinstance(entry, URLResolver):
+                ns = entry.namespace or ""
+                full_ns = f"{namespace}:{ns}" if namespace and ns else (ns or namespace)
+                if ns in SKIPPED_NAMESPACES or full_ns.split(":")[0] in SKIPPED_NAMESPACES:
+                    continue
+                yield from walk(entry.url_patterns, full_ns, params + converters)
+            elif isinstance(entry, URLPattern) and entry.name:
+                all_params = params + converters
+                if all_params:
+                    name = f"{namespace}:{entry.name}" if namespace else entry.name
+                    yield name, all_params
+
+    yield from walk(get_resolver().url_patterns, "", [])
+
+
+def snapshot() -> dict[str, list[tuple[Any, ...]]]:
+    state = {}
+    for label in SNAPSHOT_APPS:
+        for model in apps.get_app_config(label).get_models():
+            fields = [f.attname for f in model._meta.concrete_fields]
+            rows = model._default_manager.order_by("pk").values_list(*fields)
+            state[model._meta.label] = [tuple(str(v) for v in row) for row in rows]
+    return state
+
+
+POST_PAYLOAD = {
+    "text": "leaked", "title": "leaked", "name": "leaked", "to": "done", "status": "done",
+    "priority": "4", "is_internal": "", "role": "owner", "reason": "leaked",
+}  # fmt: skip
+
+
+def test_it_has_a_case_for_every_id_route() -> None:
+    missing = sorted(name for name, _params in id_routes() if name not in TARGETS)
+    assert missing == [], f"add these id-bearing routes to TARGETS: {missing}"
+
+
+@pytest.mark.parametrize("outsider", ["mallory", "gina", "eve"])
+def test_it_refuses_outsiders_on_every_id_route(cast: Cast, outsider: str) -> None:
+    who = getattr(cast, outsider)
+    http = cast.login(who)
+    before = snapshot()
+    failures = []
+    for name, _params in id_routes():
+        url = reverse(name, kwargs=TARGETS[name](cast))
+        before = snapshot()
+        for method in ("get", "post"):
+            response = getattr(http, method)(url, POST_PAYLOAD if method == "post" else None)
+            expected = _expected_statuses(name, outsider) | {405}
+            if response.status_code not in expected:
+                failures.append(f"{outsider} {method.upper()} {name}: {response.status_code}")
+        if snapshot() != before:
+            failures.append(f"{outsider} changed data through {name}")
+    assert failures == []
+
+
+def _expected_statuses(name: str, outsider: str) -> set[int]:
+    portal = name.startswith("portal:")
+    # The outsider whose role fits the route must get 404 (the object is not theirs);
+    # a role that does not fit the route at all gets 403; both are refusals.
+    if (outsider == "mallory" and not portal) or (outsider == "gina" and portal):
+        return {404}
+    return {403, 404}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
@@ -171,7 +172,7 @@ _email_default_backend = (
     if env_str("EMAIL_HOST", "")
     else "django.core.mail.backends.filebased.EmailBackend"
 )
-MAILERS = {
+MAILERS: dict[str, dict[str, Any]] = {
     "default": {
         "BACKEND": env_str("EMAIL_BACKEND", _email_default_backend),
         "OPTIONS": {
@@ -184,9 +185,10 @@ MAILERS = {
         },
     }
 }
-if MAILERS["default"]["BACKEND"].endswith("filebased.EmailBackend"):
+_email_backend = str(MAILERS["default"]["BACKEND"])
+if _email_backend.endswith("filebased.EmailBackend"):
     MAILERS["default"]["OPTIONS"] = {"file_path": str(DATA_DIR / "outbox")}
-elif not MAILERS["default"]["BACKEND"].endswith("smtp.EmailBackend"):
+elif not _email_backend.endswith("smtp.EmailBackend"):
     MAILERS["default"]["OPTIONS"] = {}
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Delegate <delegate@localhost>")
 

@@ -69,46 +69,72 @@ def make_cast() -> Cast:
         alice_user, name="Alpha Assist", slug="alpha", legal_name="Alpha Assist GmbH"
     )
     agency_a = alice.agency
-    dora = agency_services.add_member(alice, email="dora@alpha.test", name="Dora Dietz",
-                                      role="dispatcher", password=PASSWORD)  # fmt: skip
-    bob = agency_services.add_member(alice, email="bob@alpha.test", name="Bob Becker",
-                                     role="assistant", password=PASSWORD)  # fmt: skip
-    eve = agency_services.add_member(alice, email="eve@alpha.test", name="Eve Engel",
-                                     role="assistant", password=PASSWORD)  # fmt: skip
+    dora = agency_services.add_member(
+        alice, email="dora@alpha.test", name="Dora Dietz", role="dispatcher", password=PASSWORD
+    )
+    bob = agency_services.add_member(
+        alice, email="bob@alpha.test", name="Bob Becker", role="assistant", password=PASSWORD
+    )
+    eve = agency_services.add_member(
+        alice, email="eve@alpha.test", name="Eve Engel", role="assistant", password=PASSWORD
+    )
     acme = client_services.create_client(alice, name="Acme GmbH", primary_assistant=bob)
-    carol = client_services.create_contact(alice, acme, name="Carol Clausen",
-                                           emails=["carol@acme.test"], phones=["0151 23456789"])  # fmt: skip
+    carol = client_services.create_contact(
+        alice, acme, name="Carol Clausen", emails=["carol@acme.test"], phones=["0151 23456789"]
+    )
     carol.user = _user("carol@acme.test", "Carol Clausen")
     carol.save()
 
     mallory_user = _user("mallory@bravo.test", "Mallory Meyer")
     mallory = agency_services.create_agency(mallory_user, name="Bravo Backoffice", slug="bravo")
     globex = client_services.create_client(mallory, name="Globex AG")
-    gina = client_services.create_contact(mallory, globex, name="Gina Graf",
-                                          emails=["gina@globex.test"])  # fmt: skip
+    gina = client_services.create_contact(
+        mallory, globex, name="Gina Graf", emails=["gina@globex.test"]
+    )
     gina.user = _user("gina@globex.test", "Gina Graf")
     gina.save()
 
     task = task_services.create_task(
-        carol, client=acme, title="Book a flight to Hamburg", channel=Task.Channel.PORTAL,
+        carol,
+        client=acme,
+        title="Book a flight to Hamburg",
+        channel=Task.Channel.PORTAL,
         description="Next Tuesday morning, back Wednesday evening.",
         due_at=timezone.now() + dt.timedelta(days=2),
-    )  # fmt: skip
+    )
     task = task_services.assign_task(dora, task, assistant=bob)
     note = task_services.post_message(
-        bob, task, text="Client prefers aisle seats.", is_internal=True,
+        bob,
+        task,
+        text="Client prefers aisle seats.",
+        is_internal=True,
         files=[SimpleUploadedFile("internal.txt", b"secret notes")],
-    )  # fmt: skip
+    )
     reply = task_services.post_message(
-        bob, task, text="Which airport do you prefer?",
+        bob,
+        task,
+        text="Which airport do you prefer?",
         files=[SimpleUploadedFile("options.txt", b"HAM or LBC")],
-    )  # fmt: skip
+    )
     task_b = task_services.create_task(
         gina, client=globex, title="Reconcile October invoices", channel=Task.Channel.PORTAL
     )
     return Cast(
-        agency_a=agency_a, agency_b=mallory.agency, alice=alice, dora=dora, bob=bob, eve=eve,
-        mallory=mallory, acme=acme, carol=carol, globex=globex, gina=gina, task=task,
-        note=note, reply=reply, attachment=reply.attachments.get(),
-        internal_attachment=note.attachments.get(), task_b=task_b,
-    )  # fmt: skip
+        agency_a=agency_a,
+        agency_b=mallory.agency,
+        alice=alice,
+        dora=dora,
+        bob=bob,
+        eve=eve,
+        mallory=mallory,
+        acme=acme,
+        carol=carol,
+        globex=globex,
+        gina=gina,
+        task=task,
+        note=note,
+        reply=reply,
+        attachment=reply.attachments.get(),
+        internal_attachment=note.attachments.get(),
+        task_b=task_b,
+    )

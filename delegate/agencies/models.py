@@ -172,7 +172,9 @@ class WorkingHours(models.Model):
     class Meta:
         ordering = ["weekday", "starts_at"]
         constraints = [
-            models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="hours_order"),
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="hours_order"
+            ),
             models.CheckConstraint(condition=Q(weekday__lte=6), name="hours_weekday_range"),
         ]
 

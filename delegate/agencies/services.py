@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
@@ -24,9 +25,13 @@ from delegate.agencies.models import (
 )
 
 PROFILE_FIELDS = (
-    "level", "time_zone", "holiday_region", "languages", "capacity_hours_per_week",
+    "level",
+    "time_zone",
+    "holiday_region",
+    "languages",
+    "capacity_hours_per_week",
     "max_open_tasks",
-)  # fmt: skip
+)
 
 
 def _require_manager(member: Member) -> None:
@@ -158,15 +163,16 @@ def set_working_hours(
             raise ValidationError({"weekday": _("Weekday must be 0 (Monday) to 6 (Sunday).")})
         if end <= start:
             raise ValidationError({"hours": _("A block must end after it starts.")})
-    for (day_a, _start_a, end_a), (day_b, start_b, _end_b) in zip(blocks, blocks[1:], strict=False):
+    for (day_a, _start_a, end_a), (day_b, start_b, _end_b) in itertools.pairwise(blocks):
         if day_a == day_b and start_b < end_a:
             raise ValidationError({"hours": _("Working hours on one day overlap.")})
     profile = ensure_profile(target)
     with transaction.atomic():
         WorkingHours.objects.filter(profile=profile).delete()
         WorkingHours.objects.bulk_create(
-            WorkingHours(agency_id=member.agency_id, profile=profile, weekday=d, starts_at=s,
-                         ends_at=e)  # fmt: skip
+            WorkingHours(
+                agency_id=member.agency_id, profile=profile, weekday=d, starts_at=s, ends_at=e
+            )
             for d, s, e in blocks
         )
 
@@ -186,8 +192,14 @@ def add_absence(
     _same_agency(member, target, stand_in)
     if stand_in is not None and (stand_in.pk == target.pk or not stand_in.is_active):
         raise ValidationError({"stand_in": _("The stand-in must be another active member.")})
-    absence = Absence(agency_id=member.agency_id, member=target, starts_on=starts_on,
-                      ends_on=ends_on, stand_in=stand_in, reason=reason)  # fmt: skip
+    absence = Absence(
+        agency_id=member.agency_id,
+        member=target,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        stand_in=stand_in,
+        reason=reason,
+    )
     if ends_on < starts_on:
         raise ValidationError({"ends_on": _("An absence ends on or after its first day.")})
     absence.full_clean()
@@ -203,6 +215,4 @@ def delete_absence(member: Member, absence: Absence) -> None:
 
 
 def absent_today(member: Member, today: dt.date) -> Absence | None:
-    return Absence.objects.filter(
-        member=member, starts_on__lte=today, ends_on__gte=today
-    ).first()
+    return Absence.objects.filter(member=member, starts_on__lte=today, ends_on__gte=today).first()

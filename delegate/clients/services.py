@@ -21,9 +21,18 @@ from delegate.agencies.models import Member
 from delegate.clients.models import Client, ClientTeamMember, Contact, ContactIdentity
 
 CLIENT_FIELDS = (
-    "kind", "name", "status", "service_level", "language", "time_zone", "vat_id", "email",
-    "notes", "primary_assistant", "backup_assistant",
-)  # fmt: skip
+    "kind",
+    "name",
+    "status",
+    "service_level",
+    "language",
+    "time_zone",
+    "vat_id",
+    "email",
+    "notes",
+    "primary_assistant",
+    "backup_assistant",
+)
 
 
 def _require_manager(member: Member) -> None:
@@ -156,8 +165,9 @@ def create_contact(
     _require_manager(member)
     if client.agency_id != member.agency_id:
         raise PermissionDenied("Client of another agency")
-    contact = Contact(agency_id=client.agency_id, client=client, name=name.strip(), role=role,
-                      language=language)  # fmt: skip
+    contact = Contact(
+        agency_id=client.agency_id, client=client, name=name.strip(), role=role, language=language
+    )
     contact.full_clean(exclude=["user"])
     with transaction.atomic():
         contact.save()
@@ -186,7 +196,9 @@ def update_contact(member: Member, contact: Contact, **fields: Any) -> Contact:
                     "value", flat=True
                 ),
             }
-            merged = {k: identities.get(k, list(v)) for k, v in current.items()}
+            merged: dict[str, list[str]] = {
+                k: list(identities[k]) if k in identities else list(v) for k, v in current.items()
+            }
             set_identities(member, contact, **merged)
     return contact
 
@@ -203,11 +215,12 @@ def set_identities(
     the agency is refused: inbound messages must resolve to exactly one sender."""
     region = _region_of(contact)
     wanted: list[tuple[str, str]] = []
-    for kind, values in (
+    sources: list[tuple[str, Iterable[str]]] = [
         (ContactIdentity.Kind.EMAIL, emails),
         (ContactIdentity.Kind.PHONE, phones),
         (ContactIdentity.Kind.TELEGRAM, telegram_ids),
-    ):
+    ]
+    for kind, values in sources:
         for raw in values:
             if raw and raw.strip():
                 value = normalize_identity(kind, raw, region=region)
@@ -225,9 +238,12 @@ def set_identities(
             seen_kinds: set[str] = set()
             for kind, value in wanted:
                 ContactIdentity.objects.create(
-                    agency_id=contact.agency_id, contact=contact, kind=kind, value=value,
+                    agency_id=contact.agency_id,
+                    contact=contact,
+                    kind=kind,
+                    value=value,
                     is_primary=kind not in seen_kinds,
-                )  # fmt: skip
+                )
                 seen_kinds.add(kind)
     except IntegrityError:
         raise ValidationError(_("An address already belongs to another contact.")) from None

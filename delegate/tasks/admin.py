@@ -7,7 +7,7 @@ from delegate.tasks.models import Task, TaskEvent
 
 
 @admin.register(Task)
-class TaskAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class TaskAdmin(admin.ModelAdmin[Any]):
     list_display = ("code", "title", "agency", "client", "status", "assignee", "due_at")
     list_filter = ("status",)
     search_fields = ("code", "title")
@@ -15,7 +15,7 @@ class TaskAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(TaskEvent)
-class TaskEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class TaskEventAdmin(admin.ModelAdmin[Any]):
     """Read-only: the audit trail is append-only."""
 
     list_display = ("task", "kind", "created_at")

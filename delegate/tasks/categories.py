@@ -11,7 +11,12 @@ from delegate.tasks.models import Category
 # slug, English, German, skills (slug, English name)
 DEFAULT_CATEGORIES: list[tuple[str, str, str, list[tuple[str, str]]]] = [
     ("calendar", "Calendar & appointments", "Kalender & Termine", [("calendar", "Calendar")]),
-    ("email", "Email & correspondence", "E-Mail & Korrespondenz", [("correspondence", "Correspondence")]),
+    (
+        "email",
+        "Email & correspondence",
+        "E-Mail & Korrespondenz",
+        [("correspondence", "Correspondence")],
+    ),
     ("travel", "Travel", "Reisen", [("travel", "Travel booking")]),
     ("invoicing", "Invoicing & payments", "Rechnungen & Zahlungen", [("invoicing", "Invoicing")]),
     ("bookkeeping", "Bookkeeping", "Buchhaltung", [("bookkeeping", "Bookkeeping")]),
@@ -23,7 +28,7 @@ DEFAULT_CATEGORIES: list[tuple[str, str, str, list[tuple[str, str]]]] = [
     ("web-tech", "Web & tech", "Web & Technik", [("web-tech", "Web & tech")]),
     ("errands", "Personal errands", "Persönliche Besorgungen", [("errands", "Errands")]),
     ("other", "Other", "Sonstiges", []),
-]  # fmt: skip
+]
 
 
 def ensure_default_categories(agency: Agency) -> list[Category]:

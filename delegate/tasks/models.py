@@ -216,9 +216,7 @@ class Attachment(UUIDModel):
     content_type = models.CharField(max_length=100)
     size = models.PositiveBigIntegerField()
     sha256 = models.CharField(max_length=64)
-    uploaded_by_member = models.ForeignKey(
-        Member, on_delete=models.SET_NULL, null=True, blank=True
-    )
+    uploaded_by_member = models.ForeignKey(Member, on_delete=models.SET_NULL, null=True, blank=True)
     uploaded_by_contact = models.ForeignKey(
         Contact, on_delete=models.SET_NULL, null=True, blank=True
     )
@@ -238,6 +236,4 @@ class NotificationDelivery(models.Model):
     sent_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["event", "recipient"], name="uniq_delivery")
-        ]
+        constraints = [models.UniqueConstraint(fields=["event", "recipient"], name="uniq_delivery")]

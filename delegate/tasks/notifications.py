@@ -105,8 +105,13 @@ def _send(event: TaskEvent, notice: Notice) -> None:
     if event.data.get("message"):
         message = Message.objects.filter(pk=event.data["message"], is_internal=False).first()
     with translation.override(notice.language):
-        context = {"task": task, "event": event, "link": notice.link, "message": message,
-                   "agency": task.agency}  # fmt: skip
+        context = {
+            "task": task,
+            "event": event,
+            "link": notice.link,
+            "message": message,
+            "agency": task.agency,
+        }
         subject = render_to_string(f"tasks/email/{notice.template}_subject.txt", context)
         body = render_to_string(f"tasks/email/{notice.template}.txt", context)
     email = EmailMessage(

@@ -7,9 +7,9 @@ notifications on commit. Callers fetch the task through ``delegate.access`` firs
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import threading
-import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -30,9 +30,33 @@ from delegate.tasks import status as machine
 from delegate.tasks.models import Attachment, Category, Message, Task, TaskEvent
 
 ALLOWED_HTML_TAGS = {
-    "a", "b", "blockquote", "br", "code", "div", "em", "h1", "h2", "h3", "h4", "i", "li",
-    "ol", "p", "pre", "span", "strong", "table", "tbody", "td", "th", "thead", "tr", "u", "ul",
-}  # fmt: skip
+    "a",
+    "b",
+    "blockquote",
+    "br",
+    "code",
+    "div",
+    "em",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "i",
+    "li",
+    "ol",
+    "p",
+    "pre",
+    "span",
+    "strong",
+    "table",
+    "tbody",
+    "td",
+    "th",
+    "thead",
+    "tr",
+    "u",
+    "ul",
+}
 
 _local = threading.local()
 
@@ -65,9 +89,12 @@ def record_event(
 ) -> TaskEvent:
     """Append an event to the task's trail and notify the people concerned after commit."""
     event = TaskEvent.objects.create(
-        agency_id=task.agency_id, task=task, kind=kind, data=data or {},
+        agency_id=task.agency_id,
+        task=task,
+        kind=kind,
+        data=data or {},
         **_actor_fields(actor, "actor"),
-    )  # fmt: skip
+    )
     if not getattr(_local, "muted", False):
         from delegate.tasks.jobs import notify_task_event
 
@@ -163,7 +190,9 @@ def update_task(actor: Actor | None, task: Task, **changes: Any) -> Task:
         raise PermissionDenied("Contacts cannot edit tasks")
     unknown = set(changes) - set(EDITABLE_FIELDS) - {"required_skills"}
     if unknown:
-        raise ValidationError(_("Unknown fields: %(fields)s") % {"fields": ", ".join(sorted(unknown))})
+        raise ValidationError(
+            _("Unknown fields: %(fields)s") % {"fields": ", ".join(sorted(unknown))}
+        )
     with transaction.atomic():
         locked = Task.objects.select_for_update().get(pk=task.pk)
         diff: dict[str, list[Any]] = {}
@@ -309,7 +338,8 @@ def post_message(
             agency_id=task.agency_id,
             task=locked,
             direction=direction,
-            channel=channel or (Task.Channel.PORTAL if isinstance(actor, Contact) else Task.Channel.DESK),
+            channel=channel
+            or (Task.Channel.PORTAL if isinstance(actor, Contact) else Task.Channel.DESK),
             text=text,
             html=sanitize_html(html) if html else "",
             is_internal=is_internal,
@@ -335,9 +365,11 @@ def _check_upload(upload: UploadedFile) -> None:
     limit = settings.ATTACHMENT_MAX_BYTES
     if upload.size is None or upload.size > limit:
         raise ValidationError(
-            {"files": _("%(name)s is larger than %(limit)s MB.")
-             % {"name": upload.name, "limit": f"{limit / 1024 / 1024:g}"}}
-        )  # fmt: skip
+            {
+                "files": _("%(name)s is larger than %(limit)s MB.")
+                % {"name": upload.name, "limit": f"{limit / 1024 / 1024:g}"}
+            }
+        )
 
 
 def sniff_content_type(head: bytes) -> str:
@@ -390,7 +422,7 @@ def _store_attachment(
         raise
     # If the surrounding transaction rolls back later, the stored file would be an
     # orphan without a row: remember it so the service can remove it.
-    _stored_files().append(attachment.file.name)
+    _stored_files().append(str(attachment.file.name))
     record_event(
         task,
         actor=actor,
@@ -416,12 +448,11 @@ class _FileGuard:
                 default_storage.delete(name)
 
 
-
-
 def _guard_stack() -> list[list[str]]:
     if not hasattr(_local, "stack"):
         _local.stack = []
-    return _local.stack  # type: ignore[no-any-return]
+    stack: list[list[str]] = _local.stack
+    return stack
 
 
 def _stored_files() -> list[str]:

@@ -46,7 +46,9 @@ SNAPSHOT_APPS = ("accounts", "agencies", "clients", "tasks", "api")
 def id_routes() -> Iterator[tuple[str, list[str]]]:
     """(namespaced name, parameter names) of every named route that takes parameters."""
 
-    def walk(patterns: list[Any], namespace: str, params: list[str]) -> Iterator[tuple[str, list[str]]]:
+    def walk(
+        patterns: list[Any], namespace: str, params: list[str]
+    ) -> Iterator[tuple[str, list[str]]]:
         for entry in patterns:
             converters = list(entry.pattern.converters)
             if isinstance(entry, URLResolver):
@@ -75,9 +77,16 @@ def snapshot() -> dict[str, list[tuple[Any, ...]]]:
 
 
 POST_PAYLOAD = {
-    "text": "leaked", "title": "leaked", "name": "leaked", "to": "done", "status": "done",
-    "priority": "4", "is_internal": "", "role": "owner", "reason": "leaked",
-}  # fmt: skip
+    "text": "leaked",
+    "title": "leaked",
+    "name": "leaked",
+    "to": "done",
+    "status": "done",
+    "priority": "4",
+    "is_internal": "",
+    "role": "owner",
+    "reason": "leaked",
+}
 
 
 def test_it_has_a_case_for_every_id_route() -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 from io import StringIO
 
 from django.core.management import call_command
@@ -32,12 +33,15 @@ def test_it_creates_a_believable_demo_agency_once(db: None) -> None:
     absence = Absence.objects.get(agency=agency)
     assert absence.starts_on <= today <= absence.ends_on
     assert absence.stand_in is not None
-    time_zones = set(Member.objects.filter(agency=agency, role="assistant")
-                     .values_list("profile__time_zone", flat=True))  # fmt: skip
+    time_zones = set(
+        Member.objects.filter(agency=agency, role="assistant").values_list(
+            "profile__time_zone", flat=True
+        )
+    )
     assert len(time_zones) >= 4
     # History is spread over the past weeks; nobody gets mail about it.
-    assert Task.objects.filter(agency=agency, created_at__lt=timezone.now()
-                               - timezone.timedelta(days=7)).exists()  # fmt: skip
+    week_ago = timezone.now() - dt.timedelta(days=7)
+    assert Task.objects.filter(agency=agency, created_at__lt=week_ago).exists()
     assert DBTaskResult.objects.count() == 0
     assert "owner@demo.delegate.test" in out.getvalue()
 

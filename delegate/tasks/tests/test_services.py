@@ -23,10 +23,15 @@ def _media_files(settings: object) -> list[Path]:
 
 def test_it_creates_a_task_with_event_and_files(cast: Cast) -> None:
     task = services.create_task(
-        cast.carol, client=cast.acme, title="  Scan receipts ", channel="portal",
-        files=[SimpleUploadedFile("photo.jpg", PNG, content_type="image/jpeg"),
-               SimpleUploadedFile("doc.bin", PDF)],
-    )  # fmt: skip
+        cast.carol,
+        client=cast.acme,
+        title="  Scan receipts ",
+        channel="portal",
+        files=[
+            SimpleUploadedFile("photo.jpg", PNG, content_type="image/jpeg"),
+            SimpleUploadedFile("doc.bin", PDF),
+        ],
+    )
     assert task.title == "Scan receipts"
     assert task.requester == cast.carol
     assert task.language == "de"
@@ -47,8 +52,9 @@ def test_it_refuses_a_contact_creating_for_another_client(cast: Cast) -> None:
 
 def test_it_validates_requester_and_title(cast: Cast) -> None:
     with pytest.raises(ValidationError):
-        services.create_task(cast.alice, client=cast.acme, title="x", channel="desk",
-                             requester=cast.gina)  # fmt: skip
+        services.create_task(
+            cast.alice, client=cast.acme, title="x", channel="desk", requester=cast.gina
+        )
     with pytest.raises(ValidationError):
         services.create_task(cast.alice, client=cast.acme, title="   ", channel="desk")
     with pytest.raises(ValidationError):
@@ -59,9 +65,13 @@ def test_it_validates_requester_and_title(cast: Cast) -> None:
 def test_it_writes_nothing_for_an_oversize_attachment(cast: Cast, settings: object) -> None:
     tasks, files = Task.objects.count(), len(_media_files(settings))
     with pytest.raises(ValidationError):
-        services.create_task(cast.carol, client=cast.acme, title="Big", channel="portal",
-                             files=[SimpleUploadedFile("ok.txt", b"ok"),
-                                    SimpleUploadedFile("big.bin", b"x" * 1001)])  # fmt: skip
+        services.create_task(
+            cast.carol,
+            client=cast.acme,
+            title="Big",
+            channel="portal",
+            files=[SimpleUploadedFile("ok.txt", b"ok"), SimpleUploadedFile("big.bin", b"x" * 1001)],
+        )
     assert Task.objects.count() == tasks
     assert len(_media_files(settings)) == files
 
@@ -76,8 +86,9 @@ def test_it_removes_stored_files_when_the_write_fails(
 
     monkeypatch.setattr(services, "record_event", explode)
     with pytest.raises(RuntimeError):
-        services.post_message(cast.bob, cast.task, text="see file",
-                              files=[SimpleUploadedFile("a.txt", b"hello")])  # fmt: skip
+        services.post_message(
+            cast.bob, cast.task, text="see file", files=[SimpleUploadedFile("a.txt", b"hello")]
+        )
     assert Message.objects.count() == messages
     assert len(_media_files(settings)) == files
 
@@ -104,9 +115,11 @@ def test_it_refuses_internal_notes_from_contacts(cast: Cast) -> None:
 
 def test_it_sanitises_html(cast: Cast) -> None:
     message = services.post_message(
-        cast.bob, cast.task, text="hi",
+        cast.bob,
+        cast.task,
+        text="hi",
         html='<p onclick="x()">Hi <script>alert(1)</script><a href="https://a.example">a</a></p>',
-    )  # fmt: skip
+    )
     assert "<script" not in message.html
     assert "onclick" not in message.html
     assert 'rel="noopener noreferrer nofollow"' in message.html
@@ -165,8 +178,12 @@ def test_it_keeps_events_append_only(cast: Cast) -> None:
 
 @pytest.mark.parametrize(
     ("head", "expected"),
-    [(PNG, "image/png"), (PDF, "application/pdf"), ("Grüße".encode(), "text/plain"),
-     (b"\x00\x01\x02\xff\xfe", "application/octet-stream")],
-)  # fmt: skip
+    [
+        (PNG, "image/png"),
+        (PDF, "application/pdf"),
+        ("Grüße".encode(), "text/plain"),
+        (b"\x00\x01\x02\xff\xfe", "application/octet-stream"),
+    ],
+)
 def test_it_sniffs_content_types(head: bytes, expected: str) -> None:
     assert services.sniff_content_type(head) == expected

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from delegate.tasks import services
@@ -25,7 +27,7 @@ def test_it_defines_every_status() -> None:
 def test_it_walks_the_happy_path() -> None:
     path = [S.NEW, S.TRIAGED, S.ASSIGNED, S.IN_PROGRESS, S.WAITING_ON_CLIENT, S.IN_PROGRESS, S.DONE]
     roles = ["dispatcher", "dispatcher", "assignee", "assignee", "client", "assignee"]
-    for (current, target), role in zip(zip(path, path[1:], strict=False), roles, strict=True):
+    for (current, target), role in zip(itertools.pairwise(path), roles, strict=True):
         check_transition(current, target, role)  # type: ignore[arg-type]
 
 

@@ -22,7 +22,7 @@ from django.http import Http404
 
 from delegate.agencies.models import Absence, Member
 from delegate.clients.models import Client, ClientTeamMember, Contact
-from delegate.tasks.models import Attachment, Message, Task
+from delegate.tasks.models import Attachment, Message, Task, TaskEvent
 
 Actor = Member | Contact
 
@@ -77,6 +77,23 @@ def messages_visible_to(actor: Actor, task: Task) -> QuerySet[Message]:
     if isinstance(actor, Contact):
         messages = messages.filter(is_internal=False)
     return messages
+
+
+# What a client contact may see of a task's activity: no notes, messages or files (the
+# conversation shows those, filtered), nothing about internal work.
+CLIENT_EVENT_KINDS = (
+    TaskEvent.Kind.CREATED,
+    TaskEvent.Kind.STATUS_CHANGED,
+    TaskEvent.Kind.ASSIGNED,
+    TaskEvent.Kind.UPDATED,
+)
+
+
+def events_visible_to(actor: Actor, task: Task) -> QuerySet[TaskEvent]:
+    events = TaskEvent.objects.filter(agency_id=task.agency_id, task=task)
+    if isinstance(actor, Contact):
+        events = events.filter(kind__in=CLIENT_EVENT_KINDS)
+    return events
 
 
 # --- single objects ------------------------------------------------------------------------

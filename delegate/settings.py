@@ -3,7 +3,9 @@ through the typed helpers in ``delegate.env``; ``.env.example`` lists every vari
 
 from __future__ import annotations
 
+import os
 import secrets
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +112,12 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
             " PRAGMA busy_timeout=20000;"
         ),
     }
+    # Tests get a file database, not Django's shared in-memory one: there a second
+    # connection (a thread in a concurrency test) fails at once with "table is locked"
+    # instead of waiting. One file per process, so parallel runs never collide.
+    _db["TEST"] = {
+        "NAME": str(Path(tempfile.gettempdir()) / f"delegate-test-{os.getpid()}.sqlite3")
+    }
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -200,6 +208,7 @@ TASKS = {
     }
 }
 SCHEDULER_INTERVAL_SECONDS = env_int("SCHEDULER_INTERVAL_SECONDS", 30, minimum=1)
+HOUSEKEEPING_KEEP_DAYS = env_int("HOUSEKEEPING_KEEP_DAYS", 14, minimum=1)
 
 # --- cache ----------------------------------------------------------------------------
 _redis_url = env_str("REDIS_URL", "")

@@ -142,10 +142,16 @@ class Scheduler:
                 logger.exception("scheduler: job %s, slot %s failed", job.name, slot.isoformat())
         return won
 
+    def is_claimed(self, job: PeriodicJob, slot: datetime) -> bool:
+        # A cheap read before the insert, so the steady state (slot already taken) does not
+        # make the database log a unique violation on every tick. Only an optimisation:
+        # the unique constraint decides.
+        return SchedulerRun.objects.filter(job=job.name, slot=slot).exists()
+
     def claim_and_enqueue(self, job: PeriodicJob, slot: datetime) -> bool:
-        # Cheap read first, so the steady state (slot already taken) does not make the
-        # database log a unique violation on every tick.
-        if SchedulerRun.objects.filter(job=job.name, slot=slot).exists():
+        """Claim ``slot`` for ``job`` and enqueue its task; False if another instance
+        already has it."""
+        if self.is_claimed(job, slot):
             return False
         with transaction.atomic():
             try:
@@ -154,6 +160,7 @@ class Scheduler:
                 with transaction.atomic():
                     SchedulerRun.objects.create(job=job.name, slot=slot, claimed_by=self.instance)
             except IntegrityError:
+                logger.debug("scheduler: %s slot %s went to another instance", job.name, slot)
                 return False
             job.get_task().enqueue()
         logger.info("scheduler: enqueued %s for slot %s", job.name, slot.isoformat())

@@ -280,9 +280,8 @@ def assign_task(
             if previous_id is None:
                 return locked
             locked.assignee = None
-            if locked.status != Task.Status.WAITING_ON_CLIENT:
-                locked.status = Task.Status.TRIAGED
-                locked.status_changed_at = timezone.now()
+            locked.status = Task.Status.TRIAGED
+            locked.status_changed_at = timezone.now()
         else:
             if previous_id == assistant.pk:
                 return locked
@@ -357,7 +356,9 @@ def post_message(
             Task.Status.WAITING_ON_CLIENT,
             Task.Status.DONE,
         ):
-            _transition(actor, locked, to=Task.Status.IN_PROGRESS, note="client replied")
+            # With nobody assigned (any more) the reply goes back to triage.
+            reopened = Task.Status.IN_PROGRESS if locked.assignee_id else Task.Status.TRIAGED
+            _transition(actor, locked, to=reopened, note="client replied")
     return message
 
 

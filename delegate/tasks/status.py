@@ -42,11 +42,13 @@ TRANSITIONS: dict[str, dict[str, frozenset[Role]]] = {
     },
     S.WAITING_ON_CLIENT: {
         S.IN_PROGRESS: WORKERS | {"client", "system"},
+        S.TRIAGED: MANAGERS | {"client", "system"},  # reply on an unassigned task
         S.DONE: WORKERS,
         S.CANCELLED: MANAGERS | {"client"},
     },
     S.DONE: {
         S.IN_PROGRESS: WORKERS | {"client"},  # reopened
+        S.TRIAGED: MANAGERS | {"client"},  # reopened, nobody assigned any more
     },
     S.CANCELLED: {
         S.TRIAGED: MANAGERS,  # restored

@@ -187,3 +187,23 @@ def test_it_keeps_events_append_only(cast: Cast) -> None:
 )
 def test_it_sniffs_content_types(head: bytes, expected: str) -> None:
     assert services.sniff_content_type(head) == expected
+
+
+def test_it_sends_a_reply_on_an_unassigned_task_back_to_triage(cast: Cast) -> None:
+    task = services.change_status(cast.bob, cast.task, to="waiting_on_client")
+    task = services.assign_task(cast.dora, task, assistant=None)
+    assert task.status == "triaged"
+    task = services.change_status(cast.dora, task, to="cancelled")
+    task = services.change_status(cast.dora, task, to="triaged")
+    services.post_message(cast.carol, task, text="Still needed?")
+    task.refresh_from_db()
+    assert task.status == "triaged"
+    assert task.messages.filter(direction="inbound").count() == 1
+
+
+def test_it_reopens_a_done_task_without_assignee_into_triage(cast: Cast) -> None:
+    task = services.change_status(cast.bob, cast.task, to="done")
+    Task.objects.filter(pk=task.pk).update(assignee=None)  # the assistant left the agency
+    services.post_message(cast.carol, task, text="One more thing")
+    task.refresh_from_db()
+    assert task.status == "triaged"

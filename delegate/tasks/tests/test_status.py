@@ -61,7 +61,11 @@ def test_it_refuses_the_wrong_role(current: str, target: str, role: str) -> None
 
 
 def test_it_lists_allowed_targets_per_role() -> None:
-    assert set(allowed_targets(S.WAITING_ON_CLIENT, "client")) == {S.IN_PROGRESS, S.CANCELLED}
+    assert set(allowed_targets(S.WAITING_ON_CLIENT, "client")) == {
+        S.IN_PROGRESS,
+        S.TRIAGED,
+        S.CANCELLED,
+    }
     assert allowed_targets(S.DONE, "assistant") == []
     assert S.DONE in allowed_targets(S.IN_PROGRESS, "assignee")
 

@@ -55,6 +55,8 @@ def gunicorn() -> list[str]:
         "--graceful-timeout", "20",
         "--access-logfile", env_str("WEB_ACCESS_LOG", "-"),
         "--forwarded-allow-ips", env_str("FORWARDED_ALLOW_IPS", "127.0.0.1,::1"),
+        # The control socket defaults to one path per user: two instances would collide.
+        "--no-control-socket",
     ]  # fmt: skip
 
 
@@ -86,12 +88,22 @@ def is_listening(bind: str) -> bool:
         return False
 
 
-def _die_with_parent() -> None:
-    """Runs in the child before exec: ask Linux to send SIGTERM if the supervisor dies,
-    so a SIGKILLed supervisor leaves no orphans behind."""
-    with contextlib.suppress(Exception):
-        pr_set_pdeathsig = 1
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+def die_with_parent_hook() -> Callable[[], None] | None:
+    """A ``preexec_fn`` asking Linux to send the child SIGTERM when the supervisor dies,
+    so a SIGKILLed supervisor leaves no orphans behind. The symbol is looked up here, in
+    the parent: the hook itself must not load libraries between fork and exec."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    pr_set_pdeathsig = 1
+
+    def hook() -> None:
+        prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+    return hook
 
 
 class Output(Protocol):
@@ -154,7 +166,7 @@ class Supervisor:
             # A process group of its own: Ctrl-C in the terminal reaches only the
             # supervisor, which then stops every child once and in order.
             child.process = subprocess.Popen(  # noqa: S603
-                child.argv, process_group=0, preexec_fn=_die_with_parent
+                child.argv, process_group=0, preexec_fn=die_with_parent_hook()
             )
             self.say(f"started {child.name} (pid {child.process.pid})")
 

@@ -35,8 +35,50 @@ def _absence(cast: Cast) -> Any:
     )
 
 
+def _task(c: Cast) -> dict[str, Any]:
+    return {"task_id": c.task.pk}
+
+
+def _member(c: Cast) -> dict[str, Any]:
+    return {"member_id": c.bob.pk}
+
+
+def _client(c: Cast) -> dict[str, Any]:
+    return {"client_id": c.acme.pk}
+
+
+def _contact(c: Cast) -> dict[str, Any]:
+    return {"contact_id": c.carol.pk}
+
+
 TARGETS: dict[str, Kwargs] = {
-    "tasks:detail": lambda c: {"task_id": c.task.pk},
+    "tasks:detail": _task,
+    "tasks:reply": _task,
+    "tasks:note": _task,
+    "tasks:status": _task,
+    "tasks:assign": _task,
+    "tasks:edit": _task,
+    "tasks:quick_assign": _task,
+    "tasks:attachment": lambda c: {"task_id": c.task.pk, "attachment_id": c.attachment.pk},
+    "portal:task": _task,
+    "portal:reply": _task,
+    "portal:cancel": _task,
+    "portal:attachment": lambda c: {"task_id": c.task.pk, "attachment_id": c.attachment.pk},
+    "clients:detail": _client,
+    "clients:edit": _client,
+    "clients:address_edit": lambda c: {"client_id": c.acme.pk, "kind": "billing"},
+    "clients:contact_create": _client,
+    "clients:contact_edit": _contact,
+    "clients:portal_grant": _contact,
+    "clients:portal_revoke": _contact,
+    "agencies:member": _member,
+    "agencies:member_update": _member,
+    "agencies:profile_update": _member,
+    "agencies:skills_update": _member,
+    "agencies:hours_update": _member,
+    "agencies:absence_add": _member,
+    "agencies:absence_delete": lambda c: {"absence_id": _absence(c).pk},
+    "agencies:my_absence_delete": lambda c: {"absence_id": _absence(c).pk},
 }
 
 # Tenant data whose change would show a leak.

@@ -99,6 +99,14 @@ def update_member(member: Member, target: Member, **fields: Any) -> Member:
             ).exclude(pk=target.pk)
             if not others.exists():
                 raise ValidationError({"role": _("An agency needs at least one owner.")})
+    if fields.get("is_active") is False and target.role == Member.Role.OWNER:
+        if not member.is_owner:
+            raise PermissionDenied("Only owners change owners")
+        others = Member.objects.filter(
+            agency_id=target.agency_id, role=Member.Role.OWNER, is_active=True
+        ).exclude(pk=target.pk)
+        if not others.exists():
+            raise ValidationError({"is_active": _("An agency needs at least one active owner.")})
     unknown = set(fields) - {"role", "is_active"}
     if unknown:
         raise ValidationError(_("Unknown fields: %(f)s") % {"f": ", ".join(sorted(unknown))})

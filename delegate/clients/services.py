@@ -176,10 +176,12 @@ def create_contact(
 
 
 def update_contact(member: Member, contact: Contact, **fields: Any) -> Contact:
+    """Change a contact. Identity lists given (``emails``, ``phones``, ``telegram_ids``,
+    ``whatsapp``) replace that kind; kinds not given stay as they are."""
     _require_manager(member)
     if contact.agency_id != member.agency_id:
         raise PermissionDenied("Contact of another agency")
-    identities = {k: fields.pop(k) for k in ("emails", "phones", "telegram_ids") if k in fields}
+    identities = {k: fields.pop(k) for k in IDENTITY_ARGS if k in fields}
     unknown = set(fields) - {"name", "role", "language", "is_active"}
     if unknown:
         raise ValidationError(_("Unknown fields: %(f)s") % {"f": ", ".join(sorted(unknown))})
@@ -189,36 +191,41 @@ def update_contact(member: Member, contact: Contact, **fields: Any) -> Contact:
         contact.full_clean(exclude=["user"])
         contact.save()
         if identities:
-            current = {
-                "emails": contact.identities.filter(kind="email").values_list("value", flat=True),
-                "phones": contact.identities.filter(kind="phone").values_list("value", flat=True),
-                "telegram_ids": contact.identities.filter(kind="telegram").values_list(
-                    "value", flat=True
-                ),
-            }
-            merged: dict[str, list[str]] = {
-                k: list(identities[k]) if k in identities else list(v) for k, v in current.items()
-            }
-            set_identities(member, contact, **merged)
+            set_identities(member, contact, **identities)
     return contact
+
+
+IDENTITY_ARGS = {
+    "emails": ContactIdentity.Kind.EMAIL,
+    "phones": ContactIdentity.Kind.PHONE,
+    "telegram_ids": ContactIdentity.Kind.TELEGRAM,
+    "whatsapp": ContactIdentity.Kind.WHATSAPP,
+}
 
 
 def set_identities(
     member: Member,
     contact: Contact,
     *,
-    emails: Iterable[str] = (),
-    phones: Iterable[str] = (),
-    telegram_ids: Iterable[str] = (),
+    emails: Iterable[str] | None = None,
+    phones: Iterable[str] | None = None,
+    telegram_ids: Iterable[str] | None = None,
+    whatsapp: Iterable[str] | None = None,
 ) -> None:
-    """Replace the contact's identities. An identity already used by another contact of
-    the agency is refused: inbound messages must resolve to exactly one sender."""
+    """Replace the contact's identities of each kind given (``None`` leaves a kind as it
+    is). An identity already used by another contact of the agency is refused: inbound
+    messages must resolve to exactly one sender."""
     region = _region_of(contact)
     wanted: list[tuple[str, str]] = []
     sources: list[tuple[str, Iterable[str]]] = [
-        (ContactIdentity.Kind.EMAIL, emails),
-        (ContactIdentity.Kind.PHONE, phones),
-        (ContactIdentity.Kind.TELEGRAM, telegram_ids),
+        (kind, values)
+        for kind, values in (
+            (ContactIdentity.Kind.EMAIL, emails),
+            (ContactIdentity.Kind.PHONE, phones),
+            (ContactIdentity.Kind.TELEGRAM, telegram_ids),
+            (ContactIdentity.Kind.WHATSAPP, whatsapp),
+        )
+        if values is not None
     ]
     for kind, values in sources:
         for raw in values:
@@ -234,7 +241,9 @@ def set_identities(
             )
     try:
         with transaction.atomic():
-            ContactIdentity.objects.filter(contact=contact).delete()
+            ContactIdentity.objects.filter(
+                contact=contact, kind__in=[kind for kind, _values in sources]
+            ).delete()
             seen_kinds: set[str] = set()
             for kind, value in wanted:
                 ContactIdentity.objects.create(

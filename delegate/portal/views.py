@@ -38,8 +38,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from delegate.access import (
     access_attachment,
-    events_visible_to,
     access_portal_task,
+    events_visible_to,
     messages_visible_to,
     portal_tasks,
 )
@@ -218,7 +218,7 @@ def cancel(request: HttpRequest, task_id: str) -> HttpResponse:
     return redirect("portal:task", task_id=the_task.pk)
 
 
-@contact_required  # type: ignore[arg-type]  # FileResponse is no HttpResponse subclass
+@contact_required
 @require_GET
 def attachment(request: HttpRequest, task_id: str, attachment_id: str) -> FileResponse:
     contact = _contact(request)

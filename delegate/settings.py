@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "django_tasks_db",
+    "ninja",
     "delegate.core",
     "delegate.accounts",
     "delegate.agencies",

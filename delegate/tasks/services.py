@@ -60,6 +60,16 @@ ALLOWED_HTML_TAGS = {
 
 _local = threading.local()
 
+TRUSTED_RELATIONS = [
+    "code",
+    "required_skills",
+    "agency",
+    "client",
+    "requester",
+    "category",
+    "assignee",
+]
+
 EDITABLE_FIELDS = (
     "title",
     "description",
@@ -95,12 +105,22 @@ def record_event(
         data=data or {},
         **_actor_fields(actor, "actor"),
     )
-    if not getattr(_local, "muted", False):
+    if not getattr(_local, "muted", False) and _may_notify(kind, data or {}):
         from delegate.tasks.jobs import notify_task_event
 
         event_id = event.pk
         transaction.on_commit(lambda: notify_task_event.enqueue(event_id))
     return event
+
+
+def _may_notify(kind: str, data: dict[str, Any]) -> bool:
+    """Whether ``delegate.tasks.notifications`` could have a recipient for this event;
+    skipping the others saves a queued job on every plain create or edit."""
+    if kind == TaskEvent.Kind.ASSIGNED:
+        return bool(data.get("to"))
+    if kind == TaskEvent.Kind.MESSAGE:
+        return True
+    return kind == TaskEvent.Kind.STATUS_CHANGED and data.get("to") == Task.Status.DONE
 
 
 @contextmanager
@@ -172,7 +192,9 @@ def create_task(
         estimate_minutes=estimate_minutes,
         status_changed_at=timezone.now(),
     )
-    task.full_clean(exclude=["code", "required_skills"])
+    # The related objects came through access checks and the agency checks above; the
+    # database enforces the foreign keys and the unique code, so skip those queries.
+    task.full_clean(exclude=TRUSTED_RELATIONS, validate_unique=False)
     with _FileGuard(), transaction.atomic():
         task.save()
         if skills:
@@ -205,7 +227,7 @@ def update_task(actor: Actor | None, task: Task, **changes: Any) -> Task:
             if old != value:
                 diff[field] = [_jsonable(old), _jsonable(value)]
                 setattr(locked, field, value)
-        locked.full_clean(exclude=["code", "required_skills"])
+        locked.full_clean(exclude=TRUSTED_RELATIONS, validate_unique=False)
         if diff:
             locked.save()
         if skills is not None:

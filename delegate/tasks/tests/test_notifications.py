@@ -18,6 +18,9 @@ def _run_worker() -> None:
     call_command("db_worker", "--batch", "--no-startup-delay", "--interval", "0", verbosity=0)
 
 
+# The worker closes its database connection when it is done, so this test runs outside
+# the usual wrapping transaction.
+@pytest.mark.django_db(transaction=True)
 def test_it_enqueues_on_commit_and_the_worker_sends(
     cast: Cast, django_capture_on_commit_callbacks: Callable[..., Any]
 ) -> None:

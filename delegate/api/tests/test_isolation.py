@@ -1,0 +1,113 @@
+"""Every id-bearing operation, from the OpenAPI document, called by outsiders: another
+agency's owner (mallory) and, for assistant-scoped objects, the assistant of agency A
+who is not assigned to acme (eve). A new route with an unknown path parameter fails
+here until it gets a case."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from django.forms.models import model_to_dict
+
+from delegate.agencies.models import Member
+from delegate.api.models import IdempotencyKey
+from delegate.api.tests.conftest import Api
+from delegate.api.urls import api
+from delegate.clients.models import Client, Contact
+from delegate.tasks.models import Message, Task, TaskEvent
+from delegate.testing import Cast
+
+pytestmark = pytest.mark.django_db
+
+# path parameter → (cast attribute, seen only by assistants assigned to the client?)
+PARAMS = {
+    "task_id": ("task", True),
+    "message_id": ("reply", True),
+    "client_id": ("acme", True),
+    "contact_id": ("carol", True),
+    "member_id": ("bob", False),
+}
+BODIES = {
+    "/tasks/{task_id}": {"title": "pwned", "status": "cancelled"},
+    "/tasks/{task_id}/messages": {"text": "pwned"},
+    "/clients/{client_id}": {"name": "pwned"},
+    "/clients/{client_id}/contacts": {"name": "pwned"},
+    "/contacts/{contact_id}": {"name": "pwned"},
+    "/members/{member_id}": {"role": "owner"},
+}
+
+
+def _operations() -> list[tuple[str, str, list[str]]]:
+    schema = api.get_openapi_schema()
+    found = []
+    for path, methods in schema["paths"].items():
+        params = re.findall(r"{(\w+)}", path)
+        if params:
+            for method in methods:
+                found.append((method, path.removeprefix("/api/v1"), params))
+    return found
+
+
+OPERATIONS = _operations()
+
+
+def _snapshot() -> dict[str, Any]:
+    return {
+        model.__name__: sorted((str(row) for row in model.objects.values()), key=str)
+        for model in (Task, Message, TaskEvent, Client, Contact, Member, IdempotencyKey)
+    }
+
+
+def _call(api_client: Api, cast: Cast, method: str, path: str, params: list[str]) -> Any:
+    url = path
+    for param in params:
+        assert param in PARAMS, f"add a case for path parameter {param} in {path}"
+        url = url.replace(f"{{{param}}}", str(getattr(cast, PARAMS[param][0]).pk))
+    if method == "get":
+        return api_client.get(url)
+    body = BODIES[path]
+    if method == "post":
+        return api_client.post(url, body, key="outsider-1")
+    return getattr(api_client, method)(url, body)
+
+
+def test_the_cases_cover_the_api() -> None:
+    assert len(OPERATIONS) >= 10
+    for method, path, params in OPERATIONS:
+        assert all(p in PARAMS for p in params), path
+        assert method == "get" or path in BODIES, f"add a body for {method} {path}"
+
+
+@pytest.mark.parametrize(("method", "path", "params"), OPERATIONS)
+def test_another_agency_gets_404(
+    cast: Cast, mallory_api: Api, method: str, path: str, params: list[str]
+) -> None:
+    before = _snapshot()
+    response = _call(mallory_api, cast, method, path, params)
+    assert response.status_code == 404, (method, path, response.content)
+    assert set(response.json()) == {"detail"}
+    assert _snapshot() == before
+
+
+@pytest.mark.parametrize(("method", "path", "params"), OPERATIONS)
+def test_an_unassigned_assistant_gets_404_on_client_scoped_objects(
+    cast: Cast, eve_api: Api, method: str, path: str, params: list[str]
+) -> None:
+    before = _snapshot()
+    response = _call(eve_api, cast, method, path, params)
+    if any(PARAMS[p][1] for p in params):
+        assert response.status_code == 404, (method, path)
+    else:  # the team: visible to every member, changed only by managers
+        assert response.status_code == (200 if method == "get" else 403), (method, path)
+    assert _snapshot() == before
+
+
+def test_unknown_and_malformed_ids_are_404(cast: Cast, alice_api: Api) -> None:
+    assert alice_api.get("/tasks/00000000-0000-0000-0000-000000000000").status_code == 404
+    assert alice_api.get("/tasks/1").status_code in (404, 422)
+    assert alice_api.get(f"/tasks/{cast.task_b.pk}").status_code == 404
+    assert alice_api.get(f"/contacts/{cast.gina.pk}").status_code == 404
+    assert alice_api.get(f"/members/{cast.mallory.pk}").status_code == 404
+    assert model_to_dict(cast.task_b) == model_to_dict(Task.objects.get(pk=cast.task_b.pk))

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 @pytest.fixture(autouse=True)
 def _isolated_media(settings: pytest.FixtureRequest, tmp_path: Path) -> None:
     settings.MEDIA_ROOT = tmp_path / "media"  # type: ignore[attr-defined]
+    # Tests read English by default; tests about German ask for it explicitly.
+    settings.LANGUAGE_CODE = "en"  # type: ignore[attr-defined]
     # Argon2 is deliberately slow; tests hash many passwords.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
     settings.STORAGES = {  # type: ignore[attr-defined]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import connection
 from django.tasks import task
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -30,3 +31,18 @@ def prune_history(keep_days: int | None = None) -> dict[str, int]:
 
 
 register("core.prune_history", every=timedelta(days=1), task=prune_history)
+
+
+@task
+def optimize_database() -> str:
+    """Keep the query planner's statistics fresh. PostgreSQL's autovacuum does this by
+    itself; SQLite only when asked, and without statistics it can pick a poor index for
+    the queue pages once an agency has many tasks."""
+    if connection.vendor != "sqlite":
+        return "skipped"
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA optimize")
+    return "optimized"
+
+
+register("core.optimize_database", every=timedelta(hours=1), task=optimize_database)

@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from delegate.accounts.models import User
@@ -396,6 +396,8 @@ def create_demo(*, tasks: int = 200, seed: int = 7) -> Agency:
         rng.shuffle(statuses)
         for i in range(tasks):
             _task(owner, dispatcher, i, statuses[i % len(statuses)], clients, categories, rng)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")  # statistics for the planner, on SQLite and PostgreSQL
     return agency
 
 

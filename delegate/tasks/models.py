@@ -107,6 +107,10 @@ class Task(UUIDModel):
             models.Index(fields=["assignee", "status", "due_at"], name="task_assignee_status_due"),
             models.Index(fields=["client", "status"], name="task_client_status"),
             models.Index(fields=["agency", "created_at"], name="task_agency_created"),
+            # Team load (open tasks and estimated hours per assistant) from the index alone.
+            models.Index(
+                fields=["assignee", "status", "estimate_minutes"], name="task_assignee_load"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -240,3 +240,12 @@ def test_it_keeps_the_latest_claim_of_every_job() -> None:
     SchedulerRun.objects.create(job="test.yearly", slot=now - timedelta(days=200))
     assert prune_runs(before=now) == 0
     assert SchedulerRun.objects.count() == 1
+
+
+def test_it_refreshes_sqlite_statistics(db: None) -> None:
+    from django.db import connection
+
+    from delegate.core.jobs import optimize_database
+
+    expected = "optimized" if connection.vendor == "sqlite" else "skipped"
+    assert optimize_database.call() == expected

@@ -268,7 +268,7 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
-def bench_creates(args: argparse.Namespace, port: int, data: dict[str, Any]) -> dict[str, float]:
+def bench_creates(args: argparse.Namespace, port: int, data: dict[str, Any]) -> dict[str, Any]:
     client_ids = [str(c.pk) for c in data["clients"]]
     latencies: list[float] = []
     failures: list[str] = []
@@ -344,7 +344,8 @@ end
 request = function()
   counter = counter + 1
   local body = string.format(
-    '{"client": "%%s", "title": "API task %%d-%%d", "priority": %%d, "description": "Created by bench/api."}',
+    '{"client": "%%s", "title": "API task %%d-%%d", "priority": %%d, '
+    .. '"description": "Created by bench/api."}',
     clients[math.random(#clients)], id, counter, math.random(4))
   local headers = {}
   headers["Authorization"] = "Bearer %(token)s"
@@ -377,7 +378,7 @@ def find_wrk() -> str | None:
 
 def bench_creates_wrk(
     args: argparse.Namespace, port: int, data: dict[str, Any], wrk: str, scratch: Path
-) -> dict[str, float]:
+) -> dict[str, Any]:
     from delegate.tasks.models import Task
 
     idempotency = (

@@ -20,9 +20,9 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
-from delegate.agencies.models import Absence, Member
+from delegate.agencies.models import Absence, Member, Skill
 from delegate.clients.models import Client, ClientTeamMember, Contact
-from delegate.tasks.models import Attachment, Message, Task, TaskEvent
+from delegate.tasks.models import Attachment, Category, Message, Task, TaskEvent
 
 Actor = Member | Contact
 
@@ -133,6 +133,23 @@ def access_member(member: Member, member_id: Any, *, write: bool = False) -> Mem
     if write:
         _require_manager(member)
     return other
+
+
+def access_category(member: Member, category_id: Any) -> Category:
+    """Categories are agency-wide: every member may use them."""
+    try:
+        return Category.objects.get(pk=_uuid(category_id), agency_id=member.agency_id)
+    except Category.DoesNotExist:
+        raise Http404("No such category") from None
+
+
+def access_skills(member: Member, skill_ids: Any) -> list[Skill]:
+    """All the named skills of the member's agency, or 404 if any is unknown."""
+    wanted = {_uuid(skill_id) for skill_id in skill_ids}
+    skills = list(Skill.objects.filter(pk__in=wanted, agency_id=member.agency_id))
+    if len(skills) != len(wanted):
+        raise Http404("No such skill")
+    return skills
 
 
 def access_absence(member: Member, absence_id: Any, *, write: bool = False) -> Absence:

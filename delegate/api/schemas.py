@@ -63,6 +63,7 @@ class TaskOut(Schema):
     requester: UUID | None
     assignee: UUID | None
     category: UUID | None
+    required_skills: list[UUID]
     estimate_minutes: int | None
     created_at: dt.datetime
     updated_at: dt.datetime
@@ -85,6 +86,10 @@ class TaskOut(Schema):
     def resolve_category(obj: Task) -> UUID | None:
         return obj.category_id
 
+    @staticmethod
+    def resolve_required_skills(obj: Task) -> list[UUID]:
+        return sorted(skill.pk for skill in obj.required_skills.all())
+
 
 class TaskCreate(Body):
     client: UUID
@@ -95,6 +100,8 @@ class TaskCreate(Body):
     due_at: dt.datetime | None = None
     language: Language | None = None
     estimate_minutes: int | None = Field(UNSET, ge=0, le=100_000)
+    category: UUID | None = None
+    required_skills: list[UUID] = Field(default_factory=list, max_length=50)
 
 
 class TaskPatch(Body):
@@ -108,6 +115,8 @@ class TaskPatch(Body):
     due_at: dt.datetime | None = None
     language: Language = Field(UNSET)
     estimate_minutes: int | None = Field(UNSET, ge=0, le=100_000)
+    category: UUID | None = None
+    required_skills: list[UUID] = Field(UNSET, max_length=50)
     assignee: UUID | None = None
     status: TaskStatus = Field(UNSET)
     status_note: str = Field(UNSET, max_length=500)

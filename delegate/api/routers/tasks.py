@@ -69,7 +69,7 @@ class TaskQuery(PageParams):
 )
 def list_tasks(request: HttpRequest, filters: Query[TaskQuery]) -> dict[str, Any]:
     member = acting_member(request)
-    tasks = access.tasks_visible_to(member)
+    tasks = access.tasks_visible_to(member).prefetch_related("required_skills")
     if filters.client is not None:
         tasks = tasks.filter(client=access.access_client(member, filters.client))
     if filters.assignee is not None:
@@ -102,6 +102,8 @@ def create_task(
     member = acting_member(request)
     client = access.access_client(member, payload.client)
     requester = access.access_contact(member, payload.requester) if payload.requester else None
+    category = access.access_category(member, payload.category) if payload.category else None
+    skills = access.access_skills(member, payload.required_skills)
     task = services.create_task(
         member,
         client=client,
@@ -112,6 +114,8 @@ def create_task(
         due_at=payload.due_at,
         language=payload.language or "",
         estimate_minutes=payload.estimate_minutes,
+        category=category,
+        required_skills=skills,
         channel=Task.Channel.API,
     )
     return Status(201, task)
@@ -145,6 +149,11 @@ def update_task(request: HttpRequest, task_id: UUID, payload: TaskPatch) -> Task
     assign = "assignee" in changes
     assignee_id = changes.pop("assignee", None)
     assignee = access.access_member(member, assignee_id) if assignee_id else None
+    if "category" in changes:
+        category_id = changes["category"]
+        changes["category"] = access.access_category(member, category_id) if category_id else None
+    if "required_skills" in changes:
+        changes["required_skills"] = access.access_skills(member, changes["required_skills"])
     # One request, one outcome: a refused status change also undoes the field changes.
     with transaction.atomic():
         if changes:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -231,3 +232,50 @@ def test_it_orders_and_paginates(cast: Cast, alice_api: Api, many: list[Task]) -
     assert alice_api.get("/tasks", {"limit": 0}).status_code == 422
     assert alice_api.get("/tasks", {"offset": -1}).status_code == 422
     assert alice_api.get("/tasks", {"ordering": "title"}).status_code == 422
+
+
+def _categories(cast: Cast) -> tuple[Any, Any]:
+    from delegate.tasks.categories import ensure_default_categories
+
+    ensure_default_categories(cast.agency_a)
+    travel = cast.agency_a.categories.get(slug="travel")
+    return travel, travel.skills.get()
+
+
+def test_it_sets_category_and_skills(cast: Cast, alice_api: Api) -> None:
+    travel, booking = _categories(cast)
+    response = alice_api.post(
+        "/tasks",
+        {"client": str(cast.acme.pk), "title": "Train to Kiel", "category": str(travel.pk),
+         "required_skills": [str(booking.pk)]},
+    )  # fmt: skip
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["category"] == str(travel.pk)
+    assert body["required_skills"] == [str(booking.pk)]
+    task = Task.objects.get(pk=body["id"])
+    assert list(task.required_skills.all()) == [booking]
+
+    response = alice_api.patch(f"/tasks/{task.pk}", {"category": None, "required_skills": []})
+    assert response.status_code == 200, response.content
+    task.refresh_from_db()
+    assert task.category is None
+    assert task.required_skills.count() == 0
+    listed = alice_api.get("/tasks", {"client": str(cast.acme.pk)}).json()["items"]
+    assert all(isinstance(item["required_skills"], list) for item in listed)
+
+
+def test_it_refuses_another_agencys_category_or_skill(cast: Cast, alice_api: Api) -> None:
+    from delegate.tasks.categories import ensure_default_categories
+
+    ensure_default_categories(cast.agency_b)
+    foreign = cast.agency_b.categories.get(slug="travel")
+    before = Task.objects.count()
+    for body in ({"category": str(foreign.pk)},
+                 {"required_skills": [str(foreign.skills.get().pk)]}):  # fmt: skip
+        response = alice_api.post("/tasks", {"client": str(cast.acme.pk), "title": "x", **body})
+        assert response.status_code == 404
+        assert alice_api.patch(f"/tasks/{cast.task.pk}", body).status_code == 404
+    assert Task.objects.count() == before
+    cast.task.refresh_from_db()
+    assert cast.task.category is None

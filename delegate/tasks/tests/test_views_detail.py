@@ -139,6 +139,9 @@ def test_it_shows_the_facts_conversation_files_and_activity_to_staff(cast: Cast)
     html = response.content.decode()
     assert response.status_code == 200
     assert cast.task.title in html and cast.acme.name in html and cast.carol.name in html
+    # the client's request itself opens the conversation
+    assert cast.task.description in html
+    assert html.index(cast.task.description) < html.index("Which airport do you prefer?")
     # the internal note is there, styled as one; the reply as outbound
     assert 'class="msg internal"' in html and "Client prefers aisle seats." in html
     assert 'class="msg outbound"' in html and "Which airport do you prefer?" in html

@@ -1,16 +1,18 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import typing
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from delegate.testing import Cast, make_cast
+from delegate.testing import DESKTOP, PASSWORD, PHONE, Cast, make_cast
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser
+    from playwright.sync_api import Browser, Page
+    from pytest_django.live_server_helper import LiveServer
 
 
 @pytest.fixture(autouse=True)
@@ -57,3 +59,40 @@ def chromium() -> Iterator[Browser]:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture
+def live_cast(chromium: Browser, transactional_db: None) -> Cast:
+    """The cast for browser tests: committed, so the live server's threads see it."""
+    return make_cast()
+
+
+@pytest.fixture
+def open_page(
+    chromium: Browser, live_server: LiveServer, live_cast: Cast
+) -> Iterator[Callable[..., Page]]:
+    """``open_page(email, start, phone=True)``: a page logged in as ``email`` showing
+    ``start``, in its own browser context (phone-sized unless ``phone=False``). Depends on
+    ``live_cast`` so the people exist before anyone logs in."""
+    contexts = []
+
+    def open_(email: str, start: str, *, phone: bool = True) -> Page:
+        context = chromium.new_context(
+            viewport=typing.cast(Any, PHONE if phone else DESKTOP),
+            is_mobile=phone,
+            has_touch=phone,
+            locale="en-GB",
+            base_url=live_server.url,
+        )
+        contexts.append(context)
+        page = context.new_page()
+        page.goto(f"/accounts/login/?next={start}")
+        page.fill("input[name=username]", email)
+        page.fill("input[name=password]", PASSWORD)
+        page.press("input[name=password]", "Enter")
+        page.wait_for_url(lambda url: "/accounts/login/" not in url and url.endswith(start))
+        return page
+
+    yield open_
+    for context in contexts:
+        context.close()

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db.models import Model
 from django.test import Client as HttpClient
 from django.utils import timezone
 
@@ -24,6 +26,26 @@ from delegate.tasks import services as task_services
 from delegate.tasks.models import Attachment, Message, Task
 
 PASSWORD = "correct horse battery staple"
+PHONE = {"width": 375, "height": 740}
+DESKTOP = {"width": 1280, "height": 900}
+
+
+def assert_fits_the_phone(page: Any) -> None:
+    """Nothing on the page scrolls sideways on a phone-sized screen."""
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"{page.url} is {width}px wide on a {PHONE['width']}px screen"
+
+
+def db_state(*models: type[Model]) -> dict[str, list[dict[str, Any]]]:
+    """Every row of the given tables, to compare before and after a refused request
+    (logging in for the request only touches ``last_login``)."""
+    return {
+        model.__name__: [
+            {k: v for k, v in row.items() if k != "last_login"}
+            for row in model._default_manager.order_by("pk").values()
+        ]
+        for model in models
+    }
 
 
 @dataclass

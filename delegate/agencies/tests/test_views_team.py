@@ -11,6 +11,7 @@ from django.test import Client as HttpClient
 from django.urls import reverse
 from django.utils import timezone
 
+from delegate import testing
 from delegate.accounts.models import User
 from delegate.agencies import services
 from delegate.agencies.models import (
@@ -28,15 +29,7 @@ NEW_PASSWORD = "plum tree harbour 42"
 
 
 def db_state() -> dict[str, list[dict[str, Any]]]:
-    """Every row of the tables these pages write: compare before and after a refusal
-    (logging in for the request only touches ``last_login``)."""
-    return {
-        m.__name__: [
-            {k: v for k, v in row.items() if k != "last_login"}
-            for row in m._default_manager.order_by("pk").values()
-        ]
-        for m in STATE_MODELS
-    }
+    return testing.db_state(*STATE_MODELS)
 
 
 def today() -> dt.date:

@@ -4,7 +4,7 @@ and absences in place, and a refused absence shows its error without leaving the
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import pytest
@@ -12,40 +12,17 @@ from django.urls import reverse
 
 from delegate.agencies.models import Absence
 from delegate.clients.models import ContactIdentity
-from delegate.testing import PASSWORD, Cast, make_cast
+from delegate.testing import Cast, assert_fits_the_phone
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page, ViewportSize
-    from pytest_django.live_server_helper import LiveServer
+    from playwright.sync_api import Page
 
 pytestmark = pytest.mark.browser
 
-PHONE: ViewportSize = {"width": 375, "height": 740}
-
 
 @pytest.fixture
-def live_cast(chromium: Browser, transactional_db: None) -> Cast:
-    return make_cast()
-
-
-@pytest.fixture
-def dora(chromium: Browser, live_server: LiveServer, live_cast: Cast) -> Iterator[Page]:
-    context = chromium.new_context(
-        viewport=PHONE, is_mobile=True, has_touch=True, locale="en-GB", base_url=live_server.url
-    )
-    page = context.new_page()
-    page.goto("/accounts/login/?next=/team/")
-    page.fill("input[name=username]", "dora@alpha.test")
-    page.fill("input[name=password]", PASSWORD)
-    page.press("input[name=password]", "Enter")
-    page.wait_for_url("**/team/")
-    yield page
-    context.close()
-
-
-def assert_fits_the_phone(page: Page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= PHONE["width"], f"{page.url} is {width}px wide on a {PHONE['width']}px screen"
+def dora(open_page: Callable[..., Page]) -> Page:
+    return open_page("dora@alpha.test", "/team/")
 
 
 def test_it_fits_every_management_page_on_a_phone(dora: Page, live_cast: Cast) -> None:

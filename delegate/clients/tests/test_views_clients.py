@@ -8,6 +8,7 @@ import pytest
 from django.test import Client as HttpClient
 from django.urls import reverse
 
+from delegate import testing
 from delegate.accounts.models import User
 from delegate.agencies.models import Member
 from delegate.clients.models import Address, Client, ClientTeamMember, Contact, ContactIdentity
@@ -17,15 +18,7 @@ STATE_MODELS = [Client, ClientTeamMember, Address, Contact, ContactIdentity, Mem
 
 
 def db_state() -> dict[str, list[dict[str, Any]]]:
-    """Every row of the tables these pages write: compare before and after a refusal
-    (logging in for the request only touches ``last_login``)."""
-    return {
-        m.__name__: [
-            {k: v for k, v in row.items() if k != "last_login"}
-            for row in m._default_manager.order_by("pk").values()
-        ]
-        for m in STATE_MODELS
-    }
+    return testing.db_state(*STATE_MODELS)
 
 
 def client_data(cast: Cast, **overrides: Any) -> dict[str, Any]:

@@ -3,7 +3,7 @@ file, replying through htmx without leaving the page, and an error shown in plac
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,40 +11,17 @@ import pytest
 
 from delegate.tasks import services
 from delegate.tasks.models import Task
-from delegate.testing import PASSWORD, Cast, make_cast
+from delegate.testing import Cast, assert_fits_the_phone
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page, ViewportSize
-    from pytest_django.live_server_helper import LiveServer
+    from playwright.sync_api import Page
 
 pytestmark = pytest.mark.browser
 
-PHONE: ViewportSize = {"width": 375, "height": 740}
-
 
 @pytest.fixture
-def live_cast(chromium: Browser, transactional_db: None) -> Cast:
-    return make_cast()
-
-
-@pytest.fixture
-def phone(chromium: Browser, live_server: LiveServer, live_cast: Cast) -> Iterator[Page]:
-    context = chromium.new_context(
-        viewport=PHONE, is_mobile=True, has_touch=True, locale="en-GB", base_url=live_server.url
-    )
-    page = context.new_page()
-    page.goto("/accounts/login/?next=/portal/")
-    page.fill("input[name=username]", "carol@acme.test")
-    page.fill("input[name=password]", PASSWORD)
-    page.press("input[name=password]", "Enter")
-    page.wait_for_url("**/portal/")
-    yield page
-    context.close()
-
-
-def assert_fits_the_phone(page: Page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= PHONE["width"], f"page is {width}px wide on a {PHONE['width']}px screen"
+def phone(open_page: Callable[..., Page]) -> Page:
+    return open_page("carol@acme.test", "/portal/")
 
 
 def test_it_sends_a_task_from_a_phone(phone: Page, live_cast: Cast, tmp_path: Path) -> None:

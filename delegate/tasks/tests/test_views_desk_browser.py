@@ -4,54 +4,30 @@ htmx without reloading the page."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import pytest
-from playwright.sync_api import Browser, Page, ViewportSize
-from pytest_django.live_server_helper import LiveServer
 
 from delegate.tasks.models import Message, Task
-from delegate.testing import PASSWORD, Cast, make_cast
+from delegate.testing import Cast, assert_fits_the_phone
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 pytestmark = pytest.mark.browser
 
-PHONE: ViewportSize = {"width": 375, "height": 740}
 SHOTS = os.environ.get("DELEGATE_SCREENSHOTS", "")  # a folder to save screenshots in
 
 
 @pytest.fixture
-def live_cast(chromium: Browser, transactional_db: None) -> Cast:
-    return make_cast()
-
-
-def login(chromium: Browser, live_server: LiveServer, email: str, start: str) -> Page:
-    context = chromium.new_context(
-        viewport=PHONE, is_mobile=True, has_touch=True, locale="en-GB", base_url=live_server.url
-    )
-    page = context.new_page()
-    page.goto(f"/accounts/login/?next={start}")
-    page.fill("input[name=username]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.press("input[name=password]", "Enter")
-    page.wait_for_url(f"**{start}")
-    return page
-
-
-@pytest.fixture
-def bob(chromium: Browser, live_server: LiveServer, live_cast: Cast) -> Iterator[Page]:
-    page = login(chromium, live_server, "bob@alpha.test", "/desk/")
-    yield page
-    page.context.close()
+def bob(open_page: Callable[..., Page]) -> Page:
+    return open_page("bob@alpha.test", "/desk/")
 
 
 def shot(page: Page, name: str) -> None:
     if SHOTS:
         page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), full_page=True)
-
-
-def assert_fits_the_phone(page: Page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= PHONE["width"], f"page is {width}px wide on a {PHONE['width']}px screen"
 
 
 def test_it_works_the_queue_and_a_task_on_a_phone(bob: Page, live_cast: Cast) -> None:
@@ -93,13 +69,13 @@ def test_it_works_the_queue_and_a_task_on_a_phone(bob: Page, live_cast: Cast) ->
 
 
 def test_it_quick_assigns_from_the_board_on_a_phone(
-    chromium: Browser, live_server: LiveServer, live_cast: Cast
+    open_page: Callable[..., Page], live_cast: Cast
 ) -> None:
     fresh = Task.objects.create(
         agency=live_cast.agency_a, client=live_cast.acme, title="Renew the domain",
         channel=Task.Channel.EMAIL,
     )  # fmt: skip
-    page = login(chromium, live_server, "dora@alpha.test", "/dispatch/")
+    page = open_page("dora@alpha.test", "/dispatch/")
     assert_fits_the_phone(page)
     page.evaluate("window.notReloaded = true")
     row = page.locator("tr", has_text="Renew the domain")

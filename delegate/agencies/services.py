@@ -143,18 +143,28 @@ def get_or_create_skill(member: Member, name: str) -> Skill:
     return skill
 
 
-def set_skills(member: Member, target: Member, *, levels: dict[Skill, int]) -> None:
-    """Replace the target's skills with ``levels`` (skill → 1..5)."""
+def set_skills(
+    member: Member,
+    target: Member,
+    *,
+    levels: dict[Skill, int],
+    new_skills: dict[str, int] | None = None,
+) -> None:
+    """Replace the target's skills with ``levels`` (skill → 1..5), plus skills named in
+    ``new_skills`` (name → level), created for the agency where missing. All or nothing."""
     _require_manager(member)
     _same_agency(member, target, *levels.keys())
-    if any(not 1 <= level <= 5 for level in levels.values()):
-        raise ValidationError({"level": _("A skill level lies between 1 and 5.")})
-    profile = ensure_profile(target)
+    wanted = dict(levels)
     with transaction.atomic():
+        for name, level in (new_skills or {}).items():
+            wanted[get_or_create_skill(member, name)] = level
+        if any(not 1 <= level <= 5 for level in wanted.values()):
+            raise ValidationError({"level": _("A skill level lies between 1 and 5.")})
+        profile = ensure_profile(target)
         AssistantSkill.objects.filter(profile=profile).delete()
         AssistantSkill.objects.bulk_create(
             AssistantSkill(agency_id=member.agency_id, profile=profile, skill=s, level=lvl)
-            for s, lvl in levels.items()
+            for s, lvl in wanted.items()
         )
 
 

@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -243,14 +242,10 @@ def skills_update(request: HttpRequest, member_id: UUID) -> HttpResponse:
     target = access_member(member, member_id, write=True)
     form = SkillsForm(request.POST, skills=_agency_skills(member))
     if form.is_valid():
+        new_skill = form.cleaned_data["new_skill"].strip()
+        new_skills = {new_skill: form.cleaned_data["new_skill_level"] or 3} if new_skill else {}
         try:
-            # A new skill is created together with the levels, or not at all.
-            with transaction.atomic():
-                levels = form.levels()
-                if form.cleaned_data["new_skill"].strip():
-                    skill = services.get_or_create_skill(member, form.cleaned_data["new_skill"])
-                    levels[skill] = form.cleaned_data["new_skill_level"] or 3
-                services.set_skills(member, target, levels=levels)
+            services.set_skills(member, target, levels=form.levels(), new_skills=new_skills)
         except ValidationError as exc:
             apply_service_errors(form, exc, {"skill": "new_skill"})
         else:

@@ -285,3 +285,13 @@ def test_it_keeps_an_active_owner(cast: Cast) -> None:
         update_member(cast.alice, cast.alice, is_active=False)
     cast.alice.refresh_from_db()
     assert cast.alice.is_active
+
+
+def test_it_creates_new_skills_with_the_levels_or_not_at_all(cast: Cast) -> None:
+    services.set_skills(cast.alice, cast.bob, levels={}, new_skills={"Travel booking": 4})
+    skill = Skill.objects.get(agency=cast.agency_a, slug="travel-booking")
+    assert AssistantSkill.objects.get(profile__member=cast.bob).skill == skill
+    with pytest.raises(ValidationError):
+        services.set_skills(cast.alice, cast.bob, levels={skill: 9}, new_skills={"Payroll": 2})
+    assert not Skill.objects.filter(agency=cast.agency_a, slug="payroll").exists()
+    assert AssistantSkill.objects.get(profile__member=cast.bob).level == 4

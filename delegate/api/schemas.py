@@ -164,6 +164,11 @@ class MessageCreate(Body):
     is_internal: bool = False
 
 
+class MessagePatch(Body):
+    text: str = Field(UNSET, min_length=1, max_length=100_000)
+    html: str = Field(UNSET, max_length=500_000)
+
+
 class MessagePage(Schema):
     items: list[MessageOut]
     count: int

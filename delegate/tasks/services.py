@@ -384,6 +384,39 @@ def post_message(
     return message
 
 
+def edit_message(
+    member: Member, message: Message, *, text: str | None = None, html: str | None = None
+) -> Message:
+    """Correct an internal note. Only its author may, and only internal notes: a message
+    that went to the client, or came from them, is what was said and stays as it was.
+    The change is recorded as an event with the previous text."""
+    if message.agency_id != member.agency_id:
+        raise PermissionDenied("Message of another agency")
+    if not message.is_internal:
+        raise machine.TransitionError("only internal notes can be edited")
+    if message.author_member_id != member.pk:
+        raise PermissionDenied("Only the author edits a note")
+    with transaction.atomic():
+        locked = Message.objects.select_for_update().get(pk=message.pk)
+        before = locked.text
+        if text is not None:
+            locked.text = text.strip()
+        if html is not None:
+            locked.html = sanitize_html(html) if html else ""
+        if not locked.text:
+            raise ValidationError({"text": _("A note needs text.")})
+        if (locked.text, locked.html) == (message.text, message.html):
+            return locked
+        locked.save(update_fields=["text", "html"])
+        record_event(
+            locked.task,
+            actor=member,
+            kind=TaskEvent.Kind.UPDATED,
+            data={"message": str(locked.pk), "note_text": [before, locked.text]},
+        )
+    return locked
+
+
 def _check_upload(upload: UploadedFile) -> None:
     limit = settings.ATTACHMENT_MAX_BYTES
     if upload.size is None or upload.size > limit:

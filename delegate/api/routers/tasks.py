@@ -21,6 +21,7 @@ from delegate.api.schemas import (
     MessageCreate,
     MessageOut,
     MessagePage,
+    MessagePatch,
     TaskCreate,
     TaskOut,
     TaskPage,
@@ -228,3 +229,23 @@ def get_message(request: HttpRequest, task_id: UUID, message_id: UUID) -> Messag
     if message.task_id != task.pk:
         raise Http404("No such message")
     return message
+
+
+@router.patch(
+    "/tasks/{task_id}/messages/{message_id}",
+    response={200: MessageOut, **error_responses(401, 403, 404, 409, 422)},
+    auth=write_auth,
+    summary="Edit an internal note",
+    description="Only internal notes can be edited, and only by their author (403 for "
+    "someone else's note). A message to or from the client is a 409: it was sent as it is.",
+)
+def update_message(
+    request: HttpRequest, task_id: UUID, message_id: UUID, payload: MessagePatch
+) -> Message:
+    member = acting_member(request)
+    task = access.access_task(member, task_id, write=True)
+    message = access.access_message(member, message_id)
+    if message.task_id != task.pk:
+        raise Http404("No such message")
+    changes = set_fields(payload)
+    return services.edit_message(member, message, **changes)

@@ -32,6 +32,7 @@ PARAMS = {
 BODIES = {
     "/tasks/{task_id}": {"title": "pwned", "status": "cancelled"},
     "/tasks/{task_id}/messages": {"text": "pwned"},
+    "/tasks/{task_id}/messages/{message_id}": {"text": "pwned"},
     "/clients/{client_id}": {"name": "pwned"},
     "/clients/{client_id}/contacts": {"name": "pwned"},
     "/contacts/{contact_id}": {"name": "pwned"},

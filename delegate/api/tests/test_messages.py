@@ -54,3 +54,40 @@ def test_it_refuses_an_empty_message(cast: Cast, bob_api: Api) -> None:
     assert response.status_code == 422
     assert "text" in response.json()["errors"]
     assert Message.objects.count() == before
+
+
+def _note_url(cast: Cast, message: Message) -> str:
+    return f"/tasks/{cast.task.pk}/messages/{message.pk}"
+
+
+def test_it_lets_the_author_correct_an_internal_note(cast: Cast, bob_api: Api) -> None:
+    response = bob_api.patch(_note_url(cast, cast.note), {"text": "Client prefers window seats."})
+    assert response.status_code == 200, response.content
+    assert response.json()["text"] == "Client prefers window seats."
+    cast.note.refresh_from_db()
+    assert cast.note.text == "Client prefers window seats."
+    event = TaskEvent.objects.filter(task=cast.task).latest("id")
+    assert event.kind == "updated"
+    assert event.data["note_text"] == [
+        "Client prefers aisle seats.",
+        "Client prefers window seats.",
+    ]
+
+
+def test_it_keeps_what_was_said_to_or_by_the_client(cast: Cast, bob_api: Api) -> None:
+    events = TaskEvent.objects.count()
+    response = bob_api.patch(_note_url(cast, cast.reply), {"text": "I never said that"})
+    assert response.status_code == 409
+    cast.reply.refresh_from_db()
+    assert cast.reply.text == "Which airport do you prefer?"
+    assert TaskEvent.objects.count() == events
+
+
+def test_it_refuses_someone_elses_note_and_outsiders(
+    cast: Cast, alice_api: Api, mallory_api: Api
+) -> None:
+    assert alice_api.patch(_note_url(cast, cast.note), {"text": "x"}).status_code == 403
+    assert mallory_api.patch(_note_url(cast, cast.note), {"text": "x"}).status_code == 404
+    assert alice_api.patch(_note_url(cast, cast.note), {"text": ""}).status_code == 422
+    cast.note.refresh_from_db()
+    assert cast.note.text == "Client prefers aisle seats."

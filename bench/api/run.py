@@ -48,6 +48,12 @@ def parse_args() -> argparse.Namespace:
         "--duration", type=int, default=20, help="seconds of creating tasks (wrk client)"
     )
     parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=50,
+        help="tasks per POST /api/v1/tasks/batch in the batch phase (0 skips it; wrk only)",
+    )
+    parser.add_argument(
         "--client",
         choices=["auto", "wrk", "python"],
         default="auto",
@@ -341,17 +347,27 @@ end
 function init(args)
   math.randomseed(id * 7919 + 17)
 end
-request = function()
+local function one_task()
   counter = counter + 1
-  local body = string.format(
+  return string.format(
     '{"client": "%%s", "title": "API task %%d-%%d", "priority": %%d, '
     .. '"description": "Created by bench/api."}',
     clients[math.random(#clients)], id, counter, math.random(4))
+end
+request = function()
+  local body
+  if %(batch)d > 0 then
+    local items = {}
+    for i = 1, %(batch)d do items[i] = one_task() end
+    body = '{"tasks": [' .. table.concat(items, ", ") .. ']}'
+  else
+    body = one_task()
+  end
   local headers = {}
   headers["Authorization"] = "Bearer %(token)s"
   headers["Content-Type"] = "application/json"
   %(idempotency)s
-  return wrk.format("POST", "/api/v1/tasks", headers, body)
+  return wrk.format("POST", "%(path)s", headers, body)
 end
 done = function(summary, latency, requests)
   io.write(string.format("WRK %%d %%d %%d %%.3f %%.3f %%d\\n", summary.requests,
@@ -377,8 +393,16 @@ def find_wrk() -> str | None:
 
 
 def bench_creates_wrk(
-    args: argparse.Namespace, port: int, data: dict[str, Any], wrk: str, scratch: Path
+    args: argparse.Namespace,
+    port: int,
+    data: dict[str, Any],
+    wrk: str,
+    scratch: Path,
+    *,
+    batch: int = 0,
 ) -> dict[str, Any]:
+    """Tasks created per second: one per request, or ``batch`` per request through
+    ``POST /api/v1/tasks/batch``. Counted in the database, not by the load generator."""
     from delegate.tasks.models import Task
 
     idempotency = (
@@ -387,13 +411,15 @@ def bench_creates_wrk(
         else 'headers["Idempotency-Key"] = string.format("bench-%d-%d-%d", id, counter, '
         "math.random(1000000000))"
     )
-    script = scratch / "create.lua"
+    script = scratch / f"create-{batch}.lua"
     script.write_text(
         WRK_SCRIPT
         % {
             "clients": ", ".join(f'"{c.pk}"' for c in data["clients"]),
             "token": data["token"],
             "idempotency": idempotency,
+            "batch": batch,
+            "path": "/api/v1/tasks/batch" if batch else "/api/v1/tasks",
         }
     )
     threads = min(2, args.concurrency)
@@ -414,15 +440,20 @@ def bench_creates_wrk(
     requests, bad_status, socket_errors, p50, p99, duration_us = line.split()[1:]
     created = Task.objects.filter(title__startswith="API task").count() - before
     seconds = int(duration_us) / 1e6
-    return {
-        "create_client": "wrk",
-        "create_requests": int(requests),
-        "create_failures": int(bad_status) + int(socket_errors),
+    prefix = "batch" if batch else "create"
+    figures: dict[str, Any] = {
+        f"{prefix}_requests": int(requests),
+        f"{prefix}_failures": int(bad_status) + int(socket_errors),
         # Counted in the database, not taken from the load generator's word.
-        "create_per_s": round(created / seconds, 1),
-        "create_p50_ms": round(float(p50), 1),
-        "create_p99_ms": round(float(p99), 1),
+        f"{prefix}_per_s": round(created / seconds, 1),
+        f"{prefix}_p50_ms": round(float(p50), 1),
+        f"{prefix}_p99_ms": round(float(p99), 1),
     }
+    if batch:
+        figures["batch_size"] = batch
+    else:
+        figures["create_client"] = "wrk"
+    return figures
 
 
 def login(port: int, email: str) -> str:
@@ -515,6 +546,12 @@ def main() -> None:
               f"{args.concurrency} clients: "
               f"{created['create_per_s']}/s, p50 {created['create_p50_ms']} ms, "
               f"p99 {created['create_p99_ms']} ms")  # fmt: skip
+        if wrk and args.batch_size:
+            batches = bench_creates_wrk(args, port, data, wrk, scratch, batch=args.batch_size)
+            created.update(batches)
+            print(f"(a2) {batches['batch_requests']} batches of {args.batch_size}: "
+                  f"{batches['batch_per_s']} tasks/s, p50 {batches['batch_p50_ms']} ms, "
+                  f"p99 {batches['batch_p99_ms']} ms per batch")  # fmt: skip
         in_agency = bulk_fill(data, args.tasks)
         queue = bench_queue(args, port, data["queue_user"])
         print(f"(b) /desk/ with {in_agency} tasks, {args.queue_loads} loads: "

@@ -104,6 +104,14 @@ class TaskCreate(Body):
     required_skills: list[UUID] = Field(default_factory=list, max_length=50)
 
 
+class TaskBatch(Body):
+    tasks: list[TaskCreate] = Field(min_length=1, max_length=100)
+
+
+class TaskBatchOut(Schema):
+    items: list[TaskOut]
+
+
 class TaskPatch(Body):
     """``status`` goes through the status machine; ``assignee`` assigns (``null``
     unassigns). Field changes, assignment and status change are applied in one

@@ -12,6 +12,7 @@ import hashlib
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import nh3
@@ -147,6 +148,23 @@ def _validated_skills(agency_id: Any, skills: Iterable[Skill]) -> list[Skill]:
     return skills
 
 
+@dataclass
+class NewTask:
+    """What ``create_task`` and ``create_tasks`` take for one task."""
+
+    client: Client
+    title: str
+    channel: str
+    description: str = ""
+    requester: Contact | None = None
+    priority: int = Task.Priority.NORMAL
+    due_at: dt.datetime | None = None
+    category: Category | None = None
+    required_skills: Iterable[Skill] = ()
+    language: str = ""
+    estimate_minutes: int | None = None
+
+
 def create_task(
     actor: Actor | None,
     *,
@@ -166,6 +184,55 @@ def create_task(
     """Create a task for ``client``. A contact may only create tasks for their own client
     (and is the requester); members must see the client (checked by the caller through
     ``access_client``). Files are validated before anything is written."""
+    spec = NewTask(
+        client=client, title=title, channel=channel, description=description,
+        requester=requester, priority=priority, due_at=due_at, category=category,
+        required_skills=required_skills, language=language,
+        estimate_minutes=estimate_minutes,
+    )  # fmt: skip
+    task, skills = _validated_task(actor, spec)
+    for upload in files:
+        _check_upload(upload)
+    with _FileGuard(), transaction.atomic():
+        task.save()
+        if skills:
+            task.required_skills.set(skills)
+        record_event(task, actor=actor, kind=TaskEvent.Kind.CREATED, data={"channel": channel})
+        for upload in files:
+            _store_attachment(actor, task, upload, message=None)
+    return task
+
+
+def create_tasks(actor: Actor | None, specs: Sequence[NewTask]) -> list[Task]:
+    """Create many tasks at once (imports, integrations): every one is checked as
+    ``create_task`` checks it, then all are written together, or none."""
+    validated = [_validated_task(actor, spec) for spec in specs]
+    tasks = [task for task, _skills in validated]
+    links = [
+        Task.required_skills.through(task_id=task.pk, skill_id=skill.pk)
+        for task, skills in validated
+        for skill in skills
+    ]
+    events = [
+        TaskEvent(
+            agency_id=task.agency_id,
+            task=task,
+            kind=TaskEvent.Kind.CREATED,
+            data={"channel": task.channel},
+            **_actor_fields(actor, "actor"),
+        )
+        for task in tasks
+    ]
+    with transaction.atomic():
+        Task.objects.bulk_create(tasks)
+        Task.required_skills.through.objects.bulk_create(links)
+        # Creation notifies nobody (see _may_notify), so no jobs are queued here.
+        TaskEvent.objects.bulk_create(events)
+    return tasks
+
+
+def _validated_task(actor: Actor | None, spec: NewTask) -> tuple[Task, list[Skill]]:
+    client, requester, category = spec.client, spec.requester, spec.category
     _check_agency(client, actor)
     if isinstance(actor, Contact):
         if actor.client_id != client.pk:
@@ -175,34 +242,25 @@ def create_task(
         raise ValidationError({"requester": _("The requester must be a contact of the client.")})
     if category is not None and category.agency_id != client.agency_id:
         raise ValidationError({"category": _("Unknown category.")})
-    skills = _validated_skills(client.agency_id, required_skills)
-    for upload in files:
-        _check_upload(upload)
+    skills = _validated_skills(client.agency_id, spec.required_skills)
     task = Task(
         agency_id=client.agency_id,
         client=client,
         requester=requester,
-        title=title.strip(),
-        description=description,
-        channel=channel,
-        priority=priority,
-        due_at=due_at,
+        title=spec.title.strip(),
+        description=spec.description,
+        channel=spec.channel,
+        priority=spec.priority,
+        due_at=spec.due_at,
         category=category,
-        language=language or (requester.effective_language if requester else client.language),
-        estimate_minutes=estimate_minutes,
+        language=spec.language or (requester.effective_language if requester else client.language),
+        estimate_minutes=spec.estimate_minutes,
         status_changed_at=timezone.now(),
     )
     # The related objects came through access checks and the agency checks above; the
     # database enforces the foreign keys and the unique code, so skip those queries.
     task.full_clean(exclude=TRUSTED_RELATIONS, validate_unique=False)
-    with _FileGuard(), transaction.atomic():
-        task.save()
-        if skills:
-            task.required_skills.set(skills)
-        record_event(task, actor=actor, kind=TaskEvent.Kind.CREATED, data={"channel": channel})
-        for upload in files:
-            _store_attachment(actor, task, upload, message=None)
-    return task
+    return task, skills
 
 
 def update_task(actor: Actor | None, task: Task, **changes: Any) -> Task:

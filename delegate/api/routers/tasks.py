@@ -13,6 +13,7 @@ from ninja.decorators import decorate_view
 from ninja.responses import Status
 
 from delegate import access
+from delegate.agencies.models import Member
 from delegate.api.auth import acting_member, read_auth, write_auth
 from delegate.api.errors import error_responses
 from delegate.api.idempotency import idempotent
@@ -22,6 +23,8 @@ from delegate.api.schemas import (
     MessageOut,
     MessagePage,
     MessagePatch,
+    TaskBatch,
+    TaskBatchOut,
     TaskCreate,
     TaskOut,
     TaskPage,
@@ -29,6 +32,7 @@ from delegate.api.schemas import (
     TaskStatus,
     set_fields,
 )
+from delegate.clients.models import Client
 from delegate.tasks import services
 from delegate.tasks.models import Message, Task
 
@@ -101,25 +105,51 @@ def create_task(
     request: HttpRequest, payload: TaskCreate, idempotency_key: str | None = IDEMPOTENCY_KEY
 ) -> Status[Task]:
     member = acting_member(request)
-    client = access.access_client(member, payload.client)
-    requester = access.access_contact(member, payload.requester) if payload.requester else None
-    category = access.access_category(member, payload.category) if payload.category else None
-    skills = access.access_skills(member, payload.required_skills)
-    task = services.create_task(
-        member,
+    spec = _spec(member, access.access_client(member, payload.client), payload)
+    return Status(201, services.create_task(member, **vars(spec)))
+
+
+def _spec(member: Member, client: Client, payload: TaskCreate) -> services.NewTask:
+    """The task ``payload`` asks for, with every object it names fetched through access."""
+    return services.NewTask(
         client=client,
         title=payload.title,
         description=payload.description,
-        requester=requester,
+        requester=(access.access_contact(member, payload.requester) if payload.requester else None),
         priority=payload.priority,
         due_at=payload.due_at,
         language=payload.language or "",
         estimate_minutes=payload.estimate_minutes,
-        category=category,
-        required_skills=skills,
+        category=(access.access_category(member, payload.category) if payload.category else None),
+        required_skills=access.access_skills(member, payload.required_skills),
         channel=Task.Channel.API,
     )
-    return Status(201, task)
+
+
+@router.post(
+    "/tasks/batch",
+    response={201: TaskBatchOut, **error_responses(401, 403, 404, 409, 422)},
+    auth=write_auth,
+    summary="Create up to 100 tasks at once",
+    description="For imports and integrations that create many tasks: each item is what "
+    "`POST /tasks` takes. All tasks are created, in order, or none (the first refused "
+    "item decides the answer, as it would for `POST /tasks`).",
+)
+@decorate_view(idempotent)
+def create_task_batch(
+    request: HttpRequest, payload: TaskBatch, idempotency_key: str | None = IDEMPOTENCY_KEY
+) -> Status[dict[str, list[Task]]]:
+    member = acting_member(request)
+    clients: dict[UUID, Client] = {}
+    specs = []
+    for item in payload.tasks:
+        if item.client not in clients:
+            clients[item.client] = access.access_client(member, item.client)
+        specs.append(_spec(member, clients[item.client], item))
+    tasks = services.create_tasks(member, specs)
+    by_id = Task.objects.prefetch_related("required_skills").in_bulk([t.pk for t in tasks])
+    created = [by_id[task.pk] for task in tasks]
+    return Status(201, {"items": created})
 
 
 @router.get(

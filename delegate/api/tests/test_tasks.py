@@ -279,3 +279,44 @@ def test_it_refuses_another_agencys_category_or_skill(cast: Cast, alice_api: Api
     assert Task.objects.count() == before
     cast.task.refresh_from_db()
     assert cast.task.category is None
+
+
+def test_it_creates_a_batch_of_tasks_in_order(cast: Cast, alice_api: Api) -> None:
+    items = [{"client": str(cast.acme.pk), "title": f"Import {i}"} for i in range(30)]
+    response = alice_api.post("/tasks/batch", {"tasks": items}, key="import-1")
+    assert response.status_code == 201, response.content
+    titles = [item["title"] for item in response.json()["items"]]
+    assert titles == [f"Import {i}" for i in range(30)]
+    assert Task.objects.filter(title__startswith="Import ", channel="api").count() == 30
+    # The same request again replays the answer and creates nothing.
+    again = alice_api.post("/tasks/batch", {"tasks": items}, key="import-1")
+    assert again.status_code == 201
+    assert again.json() == response.json()
+    assert Task.objects.filter(title__startswith="Import ").count() == 30
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"title": ""},  # invalid item → 422
+        {"client": "GLOBEX"},  # another agency's client → 404
+        {"requester": "GINA"},  # another agency's contact → 404
+    ],
+)
+def test_it_creates_all_of_a_batch_or_nothing(cast: Cast, alice_api: Api, bad: dict) -> None:
+    replace = {"GLOBEX": str(cast.globex.pk), "GINA": str(cast.gina.pk)}
+    broken = {"client": str(cast.acme.pk), "title": "Broken"}
+    broken.update({k: replace.get(v, v) for k, v in bad.items()})
+    items = [{"client": str(cast.acme.pk), "title": "Fine 1"}, broken,
+             {"client": str(cast.acme.pk), "title": "Fine 2"}]  # fmt: skip
+    before = (Task.objects.count(), TaskEvent.objects.count())
+    response = alice_api.post("/tasks/batch", {"tasks": items})
+    assert response.status_code in (404, 422)
+    assert (Task.objects.count(), TaskEvent.objects.count()) == before
+
+
+def test_it_limits_a_batch(cast: Cast, alice_api: Api, bob_api: Api) -> None:
+    item = {"client": str(cast.acme.pk), "title": "x"}
+    assert alice_api.post("/tasks/batch", {"tasks": [item] * 101}).status_code == 422
+    assert alice_api.post("/tasks/batch", {"tasks": []}).status_code == 422
+    assert not Task.objects.filter(title="x").exists()

@@ -207,3 +207,38 @@ def test_it_reopens_a_done_task_without_assignee_into_triage(cast: Cast) -> None
     services.post_message(cast.carol, task, text="One more thing")
     task.refresh_from_db()
     assert task.status == "triaged"
+
+
+def test_it_creates_many_tasks_with_events_and_skills(cast: Cast) -> None:
+    from delegate.agencies.services import get_or_create_skill
+
+    skill = get_or_create_skill(cast.alice, "Travel booking")
+    specs = [
+        services.NewTask(
+            client=cast.acme,
+            title=f"Bulk {i}",
+            channel="api",
+            required_skills=[skill] if i % 2 else [],
+        )
+        for i in range(5)
+    ]
+    tasks = services.create_tasks(cast.alice, specs)
+    assert [t.title for t in tasks] == [f"Bulk {i}" for i in range(5)]
+    stored = Task.objects.filter(title__startswith="Bulk ")
+    assert stored.count() == 5
+    assert stored.filter(required_skills=skill).count() == 2
+    assert TaskEvent.objects.filter(task__in=stored, kind="created").count() == 5
+    assert all(t.created_at is not None and t.code for t in stored)
+
+
+def test_it_creates_no_task_of_a_batch_with_one_bad_spec(cast: Cast) -> None:
+    specs = [
+        services.NewTask(client=cast.acme, title="Good", channel="api"),
+        services.NewTask(client=cast.acme, title="Bad", channel="api", requester=cast.gina),
+    ]
+    with pytest.raises(ValidationError):
+        services.create_tasks(cast.alice, specs)
+    with pytest.raises(PermissionDenied):
+        services.create_tasks(cast.alice, [services.NewTask(client=cast.globex, title="x",
+                                                            channel="api")])  # fmt: skip
+    assert not Task.objects.filter(title__in=["Good", "Bad", "x"]).exists()

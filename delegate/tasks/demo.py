@@ -22,7 +22,7 @@ from delegate.clients import services as client_services
 from delegate.clients.models import Address, Client, Contact
 from delegate.tasks import services as task_services
 from delegate.tasks.categories import ensure_default_categories
-from delegate.tasks.models import Category, Message, Task, TaskEvent
+from delegate.tasks.models import Category, Message, Task, TaskEvent, history_rewrite
 
 DEMO_SLUG = "demo"
 DEMO_PASSWORD = "demo-delegate"
@@ -529,10 +529,11 @@ def _backdate(task: Task, created: dt.datetime) -> None:
     Queryset updates are used on purpose: this rewrites demo history once."""
     Task.objects.filter(pk=task.pk).update(created_at=created)
     step = dt.timedelta(minutes=37)
-    for offset, event_id in enumerate(
-        TaskEvent.objects.filter(task=task).order_by("id").values_list("id", flat=True)
-    ):
-        TaskEvent.objects.filter(pk=event_id).update(created_at=created + step * offset)
+    with history_rewrite():
+        for offset, event_id in enumerate(
+            TaskEvent.objects.filter(task=task).order_by("id").values_list("id", flat=True)
+        ):
+            TaskEvent.objects.filter(pk=event_id).update(created_at=created + step * offset)
     for offset, message_id in enumerate(
         Message.objects.filter(task=task).order_by("created_at").values_list("id", flat=True)
     ):

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.core.validators import MaxValueValidator
-from django.db import models
+from django.db import connection, models
 from django.utils.translation import gettext_lazy as _
 
 from delegate.agencies.models import Agency, Member, Skill
@@ -123,6 +125,22 @@ class Task(UUIDModel):
 
 class AppendOnlyError(RuntimeError):
     pass
+
+
+@contextmanager
+def history_rewrite() -> Iterator[None]:
+    """Allow changing task events inside the current transaction (PostgreSQL enforces
+    append-only with a trigger). Only for rewriting history on purpose, such as demo
+    data; must run inside ``transaction.atomic``."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL delegate.rewrite_history = 'on'")
+    try:
+        yield
+    finally:
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL delegate.rewrite_history = 'off'")
 
 
 class TaskEvent(models.Model):

@@ -242,3 +242,26 @@ def test_it_creates_no_task_of_a_batch_with_one_bad_spec(cast: Cast) -> None:
         services.create_tasks(cast.alice, [services.NewTask(client=cast.globex, title="x",
                                                             channel="api")])  # fmt: skip
     assert not Task.objects.filter(title__in=["Good", "Bad", "x"]).exists()
+
+
+def test_it_refuses_rewriting_events_in_the_database(cast: Cast) -> None:
+    from django.db import DatabaseError, connection, transaction
+
+    from delegate.tasks.models import history_rewrite
+
+    event = TaskEvent.objects.filter(task=cast.task).first()
+    assert event is not None
+    if connection.vendor == "postgresql":
+        # Even code that bypasses the model cannot change the trail.
+        with pytest.raises(DatabaseError), transaction.atomic():
+            TaskEvent.objects.filter(pk=event.pk).update(kind="forged")
+        event.refresh_from_db()
+        assert event.kind != "forged"
+    # Rewriting on purpose is possible, inside one transaction only.
+    with transaction.atomic(), history_rewrite():
+        TaskEvent.objects.filter(pk=event.pk).update(data={"rewritten": True})
+    event.refresh_from_db()
+    assert event.data == {"rewritten": True}
+    if connection.vendor == "postgresql":
+        with pytest.raises(DatabaseError), transaction.atomic():
+            TaskEvent.objects.filter(pk=event.pk).update(kind="forged")

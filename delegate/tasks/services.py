@@ -15,7 +15,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import nh3
 import puremagic
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -27,37 +26,9 @@ from django.utils.translation import gettext as _
 from delegate.access import Actor, role_on_task
 from delegate.agencies.models import Member, Skill
 from delegate.clients.models import Client, Contact
+from delegate.core.html import sanitize_html
 from delegate.tasks import status as machine
 from delegate.tasks.models import Attachment, Category, Message, Task, TaskEvent
-
-ALLOWED_HTML_TAGS = {
-    "a",
-    "b",
-    "blockquote",
-    "br",
-    "code",
-    "div",
-    "em",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "i",
-    "li",
-    "ol",
-    "p",
-    "pre",
-    "span",
-    "strong",
-    "table",
-    "tbody",
-    "td",
-    "th",
-    "thead",
-    "tr",
-    "u",
-    "ul",
-}
 
 _local = threading.local()
 
@@ -80,11 +51,6 @@ EDITABLE_FIELDS = (
     "language",
     "estimate_minutes",
 )
-
-
-def sanitize_html(html: str) -> str:
-    """Client HTML reduced to harmless formatting; links get rel=noopener."""
-    return nh3.clean(html, tags=ALLOWED_HTML_TAGS, link_rel="noopener noreferrer nofollow")
 
 
 def _actor_fields(actor: Actor | None, prefix: str) -> dict[str, Any]:

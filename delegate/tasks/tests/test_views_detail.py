@@ -433,3 +433,17 @@ def test_it_shows_due_dates_localised_and_overdue(cast: Cast) -> None:
     html = cast.login(cast.bob).get(url("detail", cast), HTTP_ACCEPT_LANGUAGE="de").content
     assert "01.07.2020 10:00" in html.decode()  # Berlin summer time, German format
     assert 'class="overdue"' in html.decode()
+
+
+def test_it_sanitises_stored_html_again_when_showing_it(cast: Cast) -> None:
+    # A row written around the services (a bug, an import) must not reach a browser raw.
+    Message.objects.filter(pk=cast.reply.pk).update(
+        html='<p>Hi<script>alert("x")</script><img src=x onerror="alert(1)"></p>'
+    )
+    for http, path in (
+        (cast.login(cast.bob), url("detail", cast)),
+        (cast.login(cast.carol), f"/portal/tasks/{cast.task.pk}/"),
+    ):
+        page = http.get(path).content.decode()
+        assert "<p>Hi</p>" in page
+        assert "<script>alert" not in page and "onerror" not in page

@@ -26,7 +26,7 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
 from delegate.api.schemas import ErrorOut
-from delegate.tasks.status import TransitionError, TransitionForbidden
+from delegate.tasks.status import TransitionError
 
 ALL_ERRORS = (401, 403, 404, 409, 422)
 
@@ -90,10 +90,6 @@ def install_handlers(api: NinjaAPI) -> None:
     @api.exception_handler(PermissionDenied)
     def forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
         return respond(request, 403, error_body(str(exc) or "Forbidden."))
-
-    @api.exception_handler(TransitionForbidden)
-    def transition_forbidden(request: HttpRequest, exc: TransitionForbidden) -> HttpResponse:
-        return respond(request, 403, error_body(str(exc)))
 
     @api.exception_handler(TransitionError)
     def transition_error(request: HttpRequest, exc: TransitionError) -> HttpResponse:

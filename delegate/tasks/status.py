@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from django.core.exceptions import PermissionDenied
+
 from delegate.tasks.models import Task
 
 Role = Literal["owner", "dispatcher", "assignee", "assistant", "client", "system"]
@@ -63,8 +65,9 @@ class TransitionError(ValueError):
     """The transition does not exist (a 400/422 for the caller)."""
 
 
-class TransitionForbidden(PermissionError):
-    """The transition exists but this role may not make it (a 403 for the caller)."""
+class TransitionForbidden(PermissionDenied):
+    """The transition exists but this role may not make it: a PermissionDenied, so every
+    caller answers 403 without special handling."""
 
 
 def allowed_targets(current: str, role: Role) -> list[str]:

@@ -55,7 +55,7 @@ from delegate.tasks.forms import (
 from delegate.tasks.models import Attachment, Task
 from delegate.tasks.services import assign_task, change_status, create_task, post_message
 from delegate.tasks.services import update_task as update_task_service
-from delegate.tasks.status import ASSIGNERS, TransitionError, TransitionForbidden, allowed_targets
+from delegate.tasks.status import ASSIGNERS, TransitionError, allowed_targets
 
 
 def _member(request: HttpRequest) -> Member:
@@ -280,8 +280,6 @@ def change_task_status(request: HttpRequest, task_id: str) -> HttpResponse:
         change_status(member, task, to=form.cleaned_data["to"], note=form.cleaned_data["note"])
     except TransitionError as exc:
         return _summary_refused(request, member, task, str(exc))
-    except TransitionForbidden as exc:
-        raise PermissionDenied(str(exc)) from exc
     return _summary_changed(request, member, task, _("Status changed."))
 
 
@@ -303,8 +301,6 @@ def assign(request: HttpRequest, task_id: str) -> HttpResponse:
         return _summary_refused(request, member, task, "", assign_form=form)
     except TransitionError as exc:
         return _summary_refused(request, member, task, str(exc))
-    except TransitionForbidden as exc:
-        raise PermissionDenied(str(exc)) from exc
     return _summary_changed(request, member, task, _("Assignment changed."))
 
 
@@ -386,8 +382,6 @@ def quick_assign(request: HttpRequest, task_id: str) -> HttpResponse:
             error = " ".join(exc.messages)
         except TransitionError as exc:
             error = str(exc)
-        except TransitionForbidden as exc:
-            raise PermissionDenied(str(exc)) from exc
     status = 400 if error else 200
     if _is_partial(request):
         fresh = queries.with_labels([access_task(member, task.pk)])[0]

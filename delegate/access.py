@@ -16,7 +16,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
@@ -34,11 +33,6 @@ def _uuid(value: Any) -> uuid.UUID:
         return uuid.UUID(str(value))
     except (TypeError, ValueError, AttributeError):
         raise Http404("No such object") from None
-
-
-def _require_manager(member: Member) -> None:
-    if not member.is_manager:
-        raise PermissionDenied("Only owners and dispatchers may do this")
 
 
 # --- visibility ------------------------------------------------------------------------
@@ -105,7 +99,7 @@ def access_client(member: Member, client_id: Any, *, write: bool = False) -> Cli
     except Client.DoesNotExist:
         raise Http404("No such client") from None
     if write:
-        _require_manager(member)
+        member.require_manager()
     return client
 
 
@@ -118,7 +112,7 @@ def access_contact(member: Member, contact_id: Any, *, write: bool = False) -> C
     except Contact.DoesNotExist:
         raise Http404("No such contact") from None
     if write:
-        _require_manager(member)
+        member.require_manager()
     return contact
 
 
@@ -131,7 +125,7 @@ def access_member(member: Member, member_id: Any, *, write: bool = False) -> Mem
     except Member.DoesNotExist:
         raise Http404("No such member") from None
     if write:
-        _require_manager(member)
+        member.require_manager()
     return other
 
 
@@ -158,7 +152,7 @@ def access_absence(member: Member, absence_id: Any, *, write: bool = False) -> A
     except Absence.DoesNotExist:
         raise Http404("No such absence") from None
     if write:
-        _require_manager(member)
+        member.require_manager()
     return absence
 
 

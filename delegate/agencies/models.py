@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import zoneinfo
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -83,6 +84,18 @@ class Member(UUIDModel):
     def is_manager(self) -> bool:
         """Owners and dispatchers see the whole agency; assistants only their clients."""
         return self.role in (self.Role.OWNER, self.Role.DISPATCHER)
+
+    def require_manager(self) -> None:
+        """Raise PermissionDenied unless this member is an owner or dispatcher."""
+        if not self.is_manager:
+            raise PermissionDenied("Only owners and dispatchers may do this")
+
+    def require_same_agency(self, *objects: Any) -> None:
+        """Raise PermissionDenied if any of ``objects`` (None is skipped) belongs to
+        another agency: services check what they are handed, whoever fetched it."""
+        for obj in objects:
+            if obj is not None and obj.agency_id != self.agency_id:
+                raise PermissionDenied("Object of another agency")
 
     @property
     def is_owner(self) -> bool:

@@ -23,6 +23,7 @@ from delegate.agencies.models import (
     Skill,
     WorkingHours,
 )
+from delegate.core.validation import reject_unknown_fields
 
 PROFILE_FIELDS = (
     "level",
@@ -32,17 +33,6 @@ PROFILE_FIELDS = (
     "capacity_hours_per_week",
     "max_open_tasks",
 )
-
-
-def _require_manager(member: Member) -> None:
-    if not member.is_manager:
-        raise PermissionDenied("Only owners and dispatchers manage the team")
-
-
-def _same_agency(member: Member, *others: Any) -> None:
-    for other in others:
-        if other is not None and other.agency_id != member.agency_id:
-            raise PermissionDenied("Object of another agency")
 
 
 def create_agency(user: User, *, name: str, slug: str = "", **fields: Any) -> Member:
@@ -59,7 +49,7 @@ def add_member(
 ) -> Member:
     """Add a person to the agency, creating their login if they have none yet. Only an
     owner may add owners."""
-    _require_manager(member)
+    member.require_manager()
     if role not in Member.Role.values:
         raise ValidationError({"role": _("Unknown role.")})
     if role == Member.Role.OWNER and not member.is_owner:
@@ -85,8 +75,8 @@ def ensure_profile(member: Member) -> AssistantProfile:
 
 
 def update_member(member: Member, target: Member, **fields: Any) -> Member:
-    _require_manager(member)
-    _same_agency(member, target)
+    member.require_manager()
+    member.require_same_agency(target)
     if "role" in fields:
         role = fields["role"]
         if role not in Member.Role.values:
@@ -107,9 +97,7 @@ def update_member(member: Member, target: Member, **fields: Any) -> Member:
         ).exclude(pk=target.pk)
         if not others.exists():
             raise ValidationError({"is_active": _("An agency needs at least one active owner.")})
-    unknown = set(fields) - {"role", "is_active"}
-    if unknown:
-        raise ValidationError(_("Unknown fields: %(f)s") % {"f": ", ".join(sorted(unknown))})
+    reject_unknown_fields(fields, ["role", "is_active"])
     for name, value in fields.items():
         setattr(target, name, value)
     target.save()
@@ -117,11 +105,9 @@ def update_member(member: Member, target: Member, **fields: Any) -> Member:
 
 
 def update_profile(member: Member, target: Member, **fields: Any) -> AssistantProfile:
-    _require_manager(member)
-    _same_agency(member, target)
-    unknown = set(fields) - set(PROFILE_FIELDS)
-    if unknown:
-        raise ValidationError(_("Unknown fields: %(f)s") % {"f": ", ".join(sorted(unknown))})
+    member.require_manager()
+    member.require_same_agency(target)
+    reject_unknown_fields(fields, PROFILE_FIELDS)
     profile = ensure_profile(target)
     for name, value in fields.items():
         setattr(profile, name, value)
@@ -133,7 +119,7 @@ def update_profile(member: Member, target: Member, **fields: Any) -> AssistantPr
 
 
 def get_or_create_skill(member: Member, name: str) -> Skill:
-    _require_manager(member)
+    member.require_manager()
     slug = slugify(name)[:60]
     if not slug:
         raise ValidationError({"skill": _("A skill needs a name.")})
@@ -152,8 +138,8 @@ def set_skills(
 ) -> None:
     """Replace the target's skills with ``levels`` (skill → 1..5), plus skills named in
     ``new_skills`` (name → level), created for the agency where missing. All or nothing."""
-    _require_manager(member)
-    _same_agency(member, target, *levels.keys())
+    member.require_manager()
+    member.require_same_agency(target, *levels.keys())
     wanted = dict(levels)
     with transaction.atomic():
         for name, level in (new_skills or {}).items():
@@ -173,8 +159,8 @@ def set_working_hours(
 ) -> None:
     """Replace the weekly working hours (weekday 0=Monday, start, end in the assistant's
     own time zone). Blocks on one day must not overlap."""
-    _require_manager(member)
-    _same_agency(member, target)
+    member.require_manager()
+    member.require_same_agency(target)
     blocks = sorted(blocks)
     for weekday, start, end in blocks:
         if not 0 <= weekday <= 6:
@@ -206,8 +192,8 @@ def add_absence(
 ) -> Absence:
     """Managers record anyone's absence; assistants may record their own."""
     if member.pk != target.pk:
-        _require_manager(member)
-    _same_agency(member, target, stand_in)
+        member.require_manager()
+    member.require_same_agency(target, stand_in)
     if stand_in is not None and (stand_in.pk == target.pk or not stand_in.is_active):
         raise ValidationError({"stand_in": _("The stand-in must be another active member.")})
     absence = Absence(
@@ -227,8 +213,8 @@ def add_absence(
 
 def delete_absence(member: Member, absence: Absence) -> None:
     if member.pk != absence.member_id:
-        _require_manager(member)
-    _same_agency(member, absence)
+        member.require_manager()
+    member.require_same_agency(absence)
     absence.delete()
 
 

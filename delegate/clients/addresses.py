@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from delegate.agencies.models import Member
 from delegate.clients.models import Address, Client
+from delegate.core.validation import reject_unknown_fields
 
 ADDRESS_FIELDS = ("line1", "line2", "postal_code", "city", "region", "country")
 
@@ -19,15 +20,11 @@ def save_address(member: Member, client: Client, *, kind: str, **fields: Any) ->
     agency may do this; ``fields`` are the Address fields in ADDRESS_FIELDS (country as an
     ISO 3166 alpha-2 code, stored upper-case). Raises ValidationError on bad input and
     writes nothing then."""
-    if not member.is_manager:
-        raise PermissionDenied("Only owners and dispatchers manage clients")
-    if client.agency_id != member.agency_id:
-        raise PermissionDenied("Client of another agency")
+    member.require_manager()
+    member.require_same_agency(client)
     if kind not in Address.Kind.values:
         raise ValidationError({"kind": _("Unknown kind of address.")})
-    unknown = set(fields) - set(ADDRESS_FIELDS)
-    if unknown:
-        raise ValidationError(_("Unknown fields: %(f)s") % {"f": ", ".join(sorted(unknown))})
+    reject_unknown_fields(fields, ADDRESS_FIELDS)
     cleaned = {name: (value or "").strip() for name, value in fields.items()}
     if "country" in cleaned:
         cleaned["country"] = cleaned["country"].upper()

@@ -8,7 +8,7 @@ client's contact) would hand that person this client's tasks.
 from __future__ import annotations
 
 from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -18,18 +18,12 @@ from delegate.agencies.models import Member
 from delegate.clients.models import Contact
 
 
-def _check(member: Member, contact: Contact) -> None:
-    if not member.is_manager:
-        raise PermissionDenied("Only owners and dispatchers manage portal logins")
-    if contact.agency_id != member.agency_id:
-        raise PermissionDenied("Contact of another agency")
-
-
 def grant_portal_access(member: Member, contact: Contact, *, email: str, password: str) -> User:
     """Create a login with ``email`` and the initial ``password`` for a contact who has
     none. Raises ValidationError when the contact already has a login, the email is
     malformed or already used by any login, or the password is too weak."""
-    _check(member, contact)
+    member.require_manager()
+    member.require_same_agency(contact)
     email = (email or "").strip().lower()
     try:
         validate_email(email)
@@ -59,7 +53,8 @@ def revoke_portal_access(member: Member, contact: Contact) -> None:
     """Unlink the contact's login and delete it unless it is also an agency member's
     login (then it only loses the portal). Deleting the User ends its sessions too.
     Revoking a contact without a login does nothing."""
-    _check(member, contact)
+    member.require_manager()
+    member.require_same_agency(contact)
     with transaction.atomic():
         locked = Contact.objects.select_for_update().get(pk=contact.pk)
         user = locked.user

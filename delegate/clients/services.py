@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import phonenumbers
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
@@ -19,6 +19,7 @@ from stdnum.exceptions import ValidationError as StdnumError
 
 from delegate.agencies.models import Member
 from delegate.clients.models import Client, ClientTeamMember, Contact, ContactIdentity
+from delegate.core.validation import reject_unknown_fields
 
 CLIENT_FIELDS = (
     "kind",
@@ -33,11 +34,6 @@ CLIENT_FIELDS = (
     "primary_assistant",
     "backup_assistant",
 )
-
-
-def _require_manager(member: Member) -> None:
-    if not member.is_manager:
-        raise PermissionDenied("Only owners and dispatchers manage clients")
 
 
 def normalize_vat_id(value: str) -> str:
@@ -91,10 +87,8 @@ def _check_assistants(member: Member, fields: dict[str, Any]) -> None:
 
 
 def create_client(member: Member, **fields: Any) -> Client:
-    _require_manager(member)
-    unknown = set(fields) - set(CLIENT_FIELDS) - {"team"}
-    if unknown:
-        raise ValidationError(_("Unknown fields: %(f)s") % {"f": ", ".join(sorted(unknown))})
+    member.require_manager()
+    reject_unknown_fields(fields, [*CLIENT_FIELDS, "team"])
     team = fields.pop("team", None)
     fields["vat_id"] = normalize_vat_id(fields.get("vat_id", ""))
     _check_assistants(member, fields)
@@ -108,12 +102,9 @@ def create_client(member: Member, **fields: Any) -> Client:
 
 
 def update_client(member: Member, client: Client, **fields: Any) -> Client:
-    _require_manager(member)
-    if client.agency_id != member.agency_id:
-        raise PermissionDenied("Client of another agency")
-    unknown = set(fields) - set(CLIENT_FIELDS) - {"team"}
-    if unknown:
-        raise ValidationError(_("Unknown fields: %(f)s") % {"f": ", ".join(sorted(unknown))})
+    member.require_manager()
+    member.require_same_agency(client)
+    reject_unknown_fields(fields, [*CLIENT_FIELDS, "team"])
     team = fields.pop("team", None)
     if "vat_id" in fields:
         fields["vat_id"] = normalize_vat_id(fields["vat_id"])
@@ -135,7 +126,7 @@ def update_client(member: Member, client: Client, **fields: Any) -> Client:
 
 
 def set_team(member: Member, client: Client, *, members: Iterable[Member]) -> None:
-    _require_manager(member)
+    member.require_manager()
     members = list(members)
     if any(m.agency_id != client.agency_id for m in members):
         raise ValidationError({"team": _("Not a member of this agency.")})
@@ -162,9 +153,8 @@ def create_contact(
     phones: Iterable[str] = (),
     telegram_ids: Iterable[str] = (),
 ) -> Contact:
-    _require_manager(member)
-    if client.agency_id != member.agency_id:
-        raise PermissionDenied("Client of another agency")
+    member.require_manager()
+    member.require_same_agency(client)
     contact = Contact(
         agency_id=client.agency_id, client=client, name=name.strip(), role=role, language=language
     )
@@ -178,13 +168,10 @@ def create_contact(
 def update_contact(member: Member, contact: Contact, **fields: Any) -> Contact:
     """Change a contact. Identity lists given (``emails``, ``phones``, ``telegram_ids``,
     ``whatsapp``) replace that kind; kinds not given stay as they are."""
-    _require_manager(member)
-    if contact.agency_id != member.agency_id:
-        raise PermissionDenied("Contact of another agency")
+    member.require_manager()
+    member.require_same_agency(contact)
     identities = {k: fields.pop(k) for k in IDENTITY_ARGS if k in fields}
-    unknown = set(fields) - {"name", "role", "language", "is_active"}
-    if unknown:
-        raise ValidationError(_("Unknown fields: %(f)s") % {"f": ", ".join(sorted(unknown))})
+    reject_unknown_fields(fields, ["name", "role", "language", "is_active"])
     with transaction.atomic():
         for name, value in fields.items():
             setattr(contact, name, value)

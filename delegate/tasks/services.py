@@ -27,6 +27,7 @@ from delegate.access import Actor, role_on_task
 from delegate.agencies.models import Member, Skill
 from delegate.clients.models import Client, Contact
 from delegate.core.html import sanitize_html
+from delegate.core.validation import reject_unknown_fields
 from delegate.tasks import status as machine
 from delegate.tasks.models import Attachment, Category, Message, Task, TaskEvent
 
@@ -234,11 +235,7 @@ def update_task(actor: Actor | None, task: Task, **changes: Any) -> Task:
     _check_agency(task, actor)
     if isinstance(actor, Contact):
         raise PermissionDenied("Contacts cannot edit tasks")
-    unknown = set(changes) - set(EDITABLE_FIELDS) - {"required_skills"}
-    if unknown:
-        raise ValidationError(
-            _("Unknown fields: %(fields)s") % {"fields": ", ".join(sorted(unknown))}
-        )
+    reject_unknown_fields(changes, [*EDITABLE_FIELDS, "required_skills"])
     with transaction.atomic():
         locked = Task.objects.select_for_update().get(pk=task.pk)
         diff: dict[str, list[Any]] = {}
@@ -414,8 +411,7 @@ def edit_message(
     """Correct an internal note. Only its author may, and only internal notes: a message
     that went to the client, or came from them, is what was said and stays as it was.
     The change is recorded as an event with the previous text."""
-    if message.agency_id != member.agency_id:
-        raise PermissionDenied("Message of another agency")
+    member.require_same_agency(message)
     if not message.is_internal:
         raise machine.TransitionError("only internal notes can be edited")
     if message.author_member_id != member.pk:

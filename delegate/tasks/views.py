@@ -15,7 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import (
     FileResponse,
     Http404,
@@ -367,8 +367,7 @@ def dispatch(request: HttpRequest) -> HttpResponse:
 def quick_assign(request: HttpRequest, task_id: str) -> HttpResponse:
     member = _member(request)
     task = access_task(member, task_id, write=True)
-    if not member.is_manager:
-        raise PermissionDenied("Owners and dispatchers only")
+    member.require_manager()
     if (refused := _post_only(request)) is not None:
         return refused
     form = AssignForm(member, request.POST)

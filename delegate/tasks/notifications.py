@@ -85,8 +85,6 @@ def send_event_notifications(event_id: int) -> int:
         return 0
     sent = 0
     for notice in notices_for(event):
-        if NotificationDelivery.objects.filter(event=event, recipient=notice.recipient).exists():
-            continue
         try:
             with transaction.atomic():
                 NotificationDelivery.objects.create(
@@ -94,7 +92,7 @@ def send_event_notifications(event_id: int) -> int:
                 )
                 _send(event, notice)
         except IntegrityError:
-            continue  # another worker delivered it meanwhile
+            continue  # delivered already, by an earlier run or another worker
         sent += 1
     return sent
 

@@ -471,7 +471,7 @@ def _text_or_binary(head: bytes) -> str:
 def _store_attachment(
     actor: Actor | None, task: Task, upload: UploadedFile, *, message: Message | None
 ) -> Attachment:
-    _check_upload(upload)
+    """Store one upload the caller has checked with ``_check_upload`` before writing."""
     digest = hashlib.sha256()
     upload.seek(0)
     head = upload.read(8192)

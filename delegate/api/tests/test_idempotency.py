@@ -5,7 +5,6 @@ import json
 import threading
 
 import pytest
-from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 
@@ -90,10 +89,6 @@ def test_expired_keys_are_pruned_and_may_be_reused(cast: Cast, alice_api: Api) -
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_duplicates_create_one_object() -> None:
-    if connection.vendor == "sqlite" and connection.settings_dict["NAME"].startswith(
-        ("file:memorydb", ":memory:")
-    ):
-        pytest.skip("the in-memory SQLite test database cannot serve several threads")
     cast = make_cast()
     api = api_for(cast.alice)
     body = {"client": str(cast.acme.pk), "title": "Race"}

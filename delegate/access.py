@@ -140,6 +140,8 @@ def access_category(member: Member, category_id: Any) -> Category:
 def access_skills(member: Member, skill_ids: Any) -> list[Skill]:
     """All the named skills of the member's agency, or 404 if any is unknown."""
     wanted = {_uuid(skill_id) for skill_id in skill_ids}
+    if not wanted:
+        return []
     skills = list(Skill.objects.filter(pk__in=wanted, agency_id=member.agency_id))
     if len(skills) != len(wanted):
         raise Http404("No such skill")

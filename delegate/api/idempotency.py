@@ -8,11 +8,13 @@ printable ASCII characters). Keys are kept per agency for
   whitespace do not matter): the first response (status and body) is replayed with the
   header ``Idempotent-Replayed: true``, and nothing is created again.
 * Same key with another method, path or body: 422, nothing written.
-* Concurrent duplicates: the key row is inserted in the same transaction as the object
-  the request creates. The unique constraint on (agency, key) makes the second insert
-  wait until the first transaction ends; it then replays the stored response. Should the
-  first request still hold the row after that (only when the database gave up waiting),
-  the answer is 409 and the client retries later.
+* Concurrent duplicates: the key row is inserted (``ON CONFLICT DO NOTHING``) in the
+  same transaction as the object the request creates, before anything else. The unique
+  constraint on (agency, key) makes the second insert wait until the first transaction
+  ends; it then replays the stored response. Should no finished response be there after
+  that (the first request's row vanished, or the database gave up waiting), the answer is
+  409 and the client retries later.
+* An expired key that was not yet pruned is deleted and the request runs as new.
 * Only successful (2xx) responses are remembered. A request that fails is rolled back
   with its key, so the client can fix the body and send it again under the same key.
 """
@@ -26,7 +28,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
@@ -91,6 +93,33 @@ def cutoff() -> Any:
     return timezone.now() - timedelta(hours=settings.API_IDEMPOTENCY_TTL_HOURS)
 
 
+# Standard SQL that PostgreSQL and SQLite (3.24+) both run; the table is IdempotencyKey's.
+_CLAIM_SQL = """
+INSERT INTO "api_idempotencykey"
+    ("agency_id", "key", "request_hash", "status_code", "response_body", "content_type",
+     "created_at")
+VALUES (%s, %s, %s, 0, '', 'application/json', %s)
+ON CONFLICT ("agency_id", "key") DO NOTHING
+"""
+
+
+def _claim(agency_id: Any, value: str, fingerprint: str) -> bool:
+    """Insert the key's row unless it exists; True if this request now holds the key.
+
+    ``ON CONFLICT DO NOTHING`` (PostgreSQL and SQLite) makes a concurrent request with the
+    same key wait for the holder's transaction: if it commits, this insert does nothing;
+    if it rolls back, this one inserts. One statement, no savepoint, no read before it."""
+    values = [
+        IdempotencyKey._meta.get_field("agency").get_db_prep_value(agency_id, connection),
+        value,
+        fingerprint,
+        connection.ops.adapt_datetimefield_value(timezone.now()),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM_SQL, values)
+        return cursor.rowcount == 1
+
+
 def idempotent(run: Run) -> Run:
     """Wraps an operation's ``run`` (through ``ninja.decorators.decorate_view``)."""
 
@@ -111,36 +140,23 @@ def idempotent(run: Run) -> Run:
             )
         fingerprint = request_hash(request)
         rows = IdempotencyKey.objects.filter(agency_id=key.agency_id, key=value)
-        existing = _find(rows)
-        if existing is not None and existing.created_at >= cutoff():
-            return _replay(existing, fingerprint)
-        with transaction.atomic():
-            if existing is not None:  # expired, not yet pruned
-                rows.filter(created_at__lt=cutoff()).delete()
-            try:
-                # A concurrent request with the same key makes this insert wait for
-                # that request's transaction, then fail once it has committed.
-                with transaction.atomic():
-                    row = IdempotencyKey.objects.create(
-                        agency_id=key.agency_id,
-                        key=value,
-                        request_hash=fingerprint,
-                        status_code=0,
-                        response_body="",
-                    )
-            except IntegrityError:
-                row = None
-            if row is not None:
-                response = run(request, *args, **kwargs)
-                if 200 <= response.status_code < 300 and isinstance(response, HttpResponse):
-                    row.status_code = response.status_code
-                    row.response_body = response.content.decode()
-                    row.content_type = response.get("Content-Type", "application/json")
-                    row.save(update_fields=["status_code", "response_body", "content_type"])
-                else:
-                    transaction.set_rollback(True)
-                return response
-        existing = _find(rows)
+        for _attempt in range(2):
+            with transaction.atomic():
+                if _claim(key.agency_id, value, fingerprint):
+                    response = run(request, *args, **kwargs)
+                    if 200 <= response.status_code < 300 and isinstance(response, HttpResponse):
+                        rows.update(
+                            status_code=response.status_code,
+                            response_body=response.content.decode(),
+                            content_type=response.get("Content-Type", "application/json"),
+                        )
+                    else:
+                        transaction.set_rollback(True)
+                    return response
+            existing = _find(rows)
+            if existing is None or existing.created_at >= cutoff():
+                break
+            rows.filter(created_at__lt=cutoff()).delete()  # expired, not yet pruned: reuse
         if existing is None or existing.status_code == 0:
             return _json(
                 409,

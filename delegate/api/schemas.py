@@ -88,7 +88,7 @@ class TaskOut(Schema):
 
     @staticmethod
     def resolve_required_skills(obj: Task) -> list[UUID]:
-        return sorted(skill.pk for skill in obj.required_skills.all())
+        return obj.required_skill_ids
 
 
 class TaskCreate(Body):

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from django.core.validators import MaxValueValidator
 from django.db import connection, models
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from delegate.agencies.models import Agency, Member, Skill
@@ -121,6 +123,14 @@ class Task(UUIDModel):
     @property
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
+
+    @cached_property
+    def required_skill_ids(self) -> list[uuid.UUID]:
+        """The required skills' ids, sorted (from a ``prefetch_related`` cache if there
+        is one). ``create_task`` fills it in for a new task, which saves a query when the
+        task is shown right away; an instance whose skills change later must be fetched
+        anew, as ``update_task`` returns."""
+        return sorted(skill.pk for skill in self.required_skills.all())
 
 
 class AppendOnlyError(RuntimeError):

@@ -160,10 +160,13 @@ def create_task(
     task, skills = _validated_task(actor, spec)
     for upload in files:
         _check_upload(upload)
-    with _FileGuard(), transaction.atomic():
+    # No savepoint inside a caller's transaction (two round trips on the hot API path):
+    # a failure here rolls the whole outer transaction back, as the API wants anyway.
+    with _FileGuard(), transaction.atomic(savepoint=False):
         task.save()
         if skills:
             task.required_skills.set(skills)
+        task.required_skill_ids = sorted(skill.pk for skill in skills)
         record_event(task, actor=actor, kind=TaskEvent.Kind.CREATED, data={"channel": channel})
         for upload in files:
             _store_attachment(actor, task, upload, message=None)
@@ -190,6 +193,8 @@ def create_tasks(actor: Actor | None, specs: Sequence[NewTask]) -> list[Task]:
         )
         for task in tasks
     ]
+    for task, skills in validated:
+        task.required_skill_ids = sorted(skill.pk for skill in skills)
     with transaction.atomic():
         Task.objects.bulk_create(tasks)
         Task.required_skills.through.objects.bulk_create(links)

@@ -146,10 +146,7 @@ def create_task_batch(
         if item.client not in clients:
             clients[item.client] = access.access_client(member, item.client)
         specs.append(_spec(member, clients[item.client], item))
-    tasks = services.create_tasks(member, specs)
-    by_id = Task.objects.prefetch_related("required_skills").in_bulk([t.pk for t in tasks])
-    created = [by_id[task.pk] for task in tasks]
-    return Status(201, {"items": created})
+    return Status(201, {"items": services.create_tasks(member, specs)})
 
 
 @router.get(

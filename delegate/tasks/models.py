@@ -139,18 +139,31 @@ class AppendOnlyError(RuntimeError):
 
 @contextmanager
 def history_rewrite() -> Iterator[None]:
-    """Allow changing task events inside the current transaction (PostgreSQL enforces
-    append-only with a trigger). Only for rewriting history on purpose, such as demo
-    data; must run inside ``transaction.atomic``."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL delegate.rewrite_history = 'on'")
+    """Allow changing task events inside the current transaction (a database trigger
+    keeps them append-only: migrations 0003 and 0004). Only for rewriting history on
+    purpose, such as demo data; must run inside ``transaction.atomic``."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("history_rewrite() must run inside transaction.atomic")
+    allow, forbid = _REWRITE_SQL[connection.vendor]
+    with connection.cursor() as cursor:
+        cursor.execute(allow)
     try:
         yield
     finally:
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL delegate.rewrite_history = 'off'")
+        with connection.cursor() as cursor:
+            cursor.execute(forbid)
+
+
+_REWRITE_SQL = {
+    "postgresql": (
+        "SET LOCAL delegate.rewrite_history = 'on'",
+        "SET LOCAL delegate.rewrite_history = 'off'",
+    ),
+    "sqlite": (
+        "INSERT INTO delegate_history_rewrite DEFAULT VALUES",
+        "DELETE FROM delegate_history_rewrite",
+    ),
+}
 
 
 class TaskEvent(models.Model):

@@ -292,34 +292,39 @@ def _client_activity(task: Task, viewer: Contact) -> list[dict[str, Any]]:
         .select_related("actor_member__user", "actor_contact")
         .order_by("-created_at", "-id")[:ACTIVITY_LIMIT]
     )
-    return [
-        {"at": event.created_at, "who": _actor(event, viewer), "what": _what(event)}
-        for event in events
-    ]
+    return [{"at": event.created_at, "line": _line(event, viewer)} for event in events]
 
 
-def _actor(event: TaskEvent, viewer: Contact) -> str:
-    """Colleagues by first name, as in the conversation; the viewer as "You"."""
+def _actor(event: TaskEvent) -> str:
+    """Colleagues by first name, as in the conversation."""
     if event.actor_member is not None:
         return event.actor_member.user.get_short_name()
-    if event.actor_contact_id == viewer.pk:
-        return _("You")
     if event.actor_contact is not None:
         return event.actor_contact.name
     return "Delegate"
 
 
-def _what(event: TaskEvent) -> str:
+def _line(event: TaskEvent, viewer: Contact) -> str:
+    """One sentence per event. The viewer's own actions are phrased with "you" as their
+    own sentences, because German conjugates the verb ("Sie haben …", "Anna hat …")."""
     data = event.data if isinstance(event.data, dict) else {}
+    mine = event.actor_member_id is None and event.actor_contact_id == viewer.pk
+    values = {"name": _actor(event)}
     if event.kind == TaskEvent.Kind.CREATED:
-        return _("created the task")
+        if mine:
+            return _("You created the task.")
+        return _("%(name)s created the task.") % values
     if event.kind == TaskEvent.Kind.STATUS_CHANGED:
         target = data.get("to")
-        label = Task.Status(target).label if target in Task.Status.values else target
-        return _("changed the status to “%(status)s”") % {"status": label}
+        values["status"] = Task.Status(target).label if target in Task.Status.values else target
+        if mine:
+            return _("You changed the status to “%(status)s”.") % values
+        return _("%(name)s changed the status to “%(status)s”.") % values
     if event.kind == TaskEvent.Kind.ASSIGNED:
-        name = (data.get("to_name") or "").split(" ")[0]
-        if name:
-            return _("handed the task to %(name)s") % {"name": name}
-        return _("handed the task back to the team")
-    return _("updated the details")
+        values["assignee"] = (data.get("to_name") or "").split(" ")[0]
+        if values["assignee"]:
+            return _("%(name)s handed the task to %(assignee)s.") % values
+        return _("%(name)s handed the task back to the team.") % values
+    if mine:
+        return _("You updated the details.")
+    return _("%(name)s updated the details.") % values

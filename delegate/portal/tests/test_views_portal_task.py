@@ -9,6 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from pytest_django.fixtures import Settings as SettingsWrapper
 
+from delegate.clients import services as client_services
 from delegate.portal.tests.test_views_portal import db_state, stored_files
 from delegate.tasks import services
 from delegate.tasks.models import Message, Task, TaskEvent
@@ -118,6 +119,45 @@ def test_it_leaves_internal_activity_out(cast: Cast) -> None:
     assert "VIP, hurry" not in content
     assert "Bob is off sick" not in content
     assert "secret" not in content
+
+
+def activity_lines(content: str) -> list[str]:
+    import re
+
+    block = content[content.index('<ul class="events">') :]
+    block = block[: block.index("</ul>")]
+    return [re.sub(r"^.*?· ", "", line) for line in re.findall(r"<li>(.*?)</li>", block, re.S)]
+
+
+def test_it_tells_the_activity_in_whole_sentences_in_both_languages(cast: Cast) -> None:
+    task = task_in(cast, Task.Status.IN_PROGRESS)  # carol created it; dora, bob acted
+    carol = cast.login(cast.carol)
+    english = activity_lines(carol.get(task_url(task)).content.decode())
+    assert english == [  # newest first
+        "Bob changed the status to “In progress”.",
+        "Dora handed the task to Bob.",
+        "You created the task.",
+    ]
+    german = activity_lines(
+        carol.get(task_url(task), headers={"Accept-Language": "de"}).content.decode()
+    )
+    assert german == [
+        "Bob hat den Status auf „In Arbeit“ geändert.",
+        "Dora hat die Aufgabe an Bob übergeben.",
+        "Sie haben die Aufgabe erstellt.",
+    ]
+    # Another contact of the same client is named, not addressed as "you".
+    colleague = client_services.create_contact(
+        cast.alice, cast.acme, name="Paul Partner", emails=["paul@acme.test"]
+    )
+    theirs = services.create_task(
+        colleague, client=cast.acme, title="From Paul", channel=Task.Channel.PORTAL
+    )
+    services.change_status(cast.carol, theirs, to=Task.Status.CANCELLED)
+    assert activity_lines(carol.get(task_url(theirs)).content.decode()) == [
+        "You changed the status to “Cancelled”.",
+        "Paul Partner created the task.",
+    ]
 
 
 def test_it_offers_cancelling_only_where_the_client_may(cast: Cast) -> None:

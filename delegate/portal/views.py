@@ -309,7 +309,7 @@ def _line(event: TaskEvent, viewer: Contact) -> str:
     own sentences, because German conjugates the verb ("Sie haben …", "Anna hat …")."""
     data = event.data if isinstance(event.data, dict) else {}
     mine = event.actor_member_id is None and event.actor_contact_id == viewer.pk
-    values = {"name": _actor(event)}
+    values: dict[str, Any] = {"name": _actor(event)}
     if event.kind == TaskEvent.Kind.CREATED:
         if mine:
             return _("You created the task.")

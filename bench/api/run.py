@@ -392,12 +392,74 @@ def find_wrk() -> str | None:
     return shutil.which("wrk")
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time a process has used so far (Linux /proc), or None."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def server_cpu(server: subprocess.Popen[bytes]) -> dict[str, float | None]:
+    """CPU seconds used so far by the web server (gunicorn and its workers) and by the
+    database server's backends for this database (PostgreSQL on this machine; None when
+    they cannot be read). Differences of these give the CPU one request costs, a figure
+    that other load on a shared machine disturbs far less than requests per second."""
+    from django.db import connection
+
+    web = [server.pid, *_children(server.pid)]
+    database: list[int] = []
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid()"
+            )
+            database = [row[0] for row in cursor.fetchall()]
+    web_times = [_cpu_seconds(pid) for pid in web]
+    db_times = [_cpu_seconds(pid) for pid in database]
+    return {
+        "web": sum(t for t in web_times if t is not None),
+        "db": sum(t for t in db_times if t is not None)
+        if database and None not in db_times
+        else None,
+    }
+
+
+def warm_up(port: int, data: dict[str, Any], *, workers: int) -> None:
+    for i in range(workers * 10):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        body = json.dumps({"client": str(data["clients"][0].pk), "title": f"Warm-up {i}"})
+        headers = {"Authorization": f"Bearer {data['token']}", "Content-Type": "application/json"}
+        conn.request("POST", "/api/v1/tasks", body=body, headers=headers)
+        response = conn.getresponse()
+        response.read()
+        conn.close()
+        if response.status != 201:
+            raise SystemExit(f"warm-up request failed: {response.status}")
+
+
 def bench_creates_wrk(
     args: argparse.Namespace,
     port: int,
     data: dict[str, Any],
     wrk: str,
     scratch: Path,
+    server: subprocess.Popen[bytes],
     *,
     batch: int = 0,
 ) -> dict[str, Any]:
@@ -424,13 +486,19 @@ def bench_creates_wrk(
     )
     threads = min(2, args.concurrency)
     # Warm up first: each worker's first requests import and build what it needs
-    # (URLconf, the API schema, templates); the figures are for the steady state.
+    # (URLconf, the API schema, templates); the figures are for the steady state. On a
+    # busy machine that takes seconds, so first wait until every worker has answered
+    # (a fresh connection per request spreads them over the workers), then run wrk.
+    warm_up(port, data, workers=args.workers)
     subprocess.run(
         [wrk, f"-t{threads}", f"-c{args.concurrency}", "-d3s", "-s", str(script),
          f"http://127.0.0.1:{port}/api/v1/tasks"],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     before = Task.objects.filter(title__startswith="API task").count()
+    # Backends of connections opened during the run are missed; with persistent
+    # connections (DB_CONN_MAX_AGE) the warm-up has opened them all.
+    cpu_before = server_cpu(server)
     result = subprocess.run(
         [wrk, f"-t{threads}", f"-c{args.concurrency}", f"-d{args.duration}s", "--timeout", "30s",
          "-s", str(script), f"http://127.0.0.1:{port}/api/v1/tasks"],
@@ -438,6 +506,7 @@ def bench_creates_wrk(
     )  # fmt: skip
     line = next(x for x in result.stdout.splitlines() if x.startswith("WRK "))
     requests, bad_status, socket_errors, p50, p99, duration_us = line.split()[1:]
+    cpu_after = server_cpu(server)
     created = Task.objects.filter(title__startswith="API task").count() - before
     seconds = int(duration_us) / 1e6
     prefix = "batch" if batch else "create"
@@ -449,6 +518,11 @@ def bench_creates_wrk(
         f"{prefix}_p50_ms": round(float(p50), 1),
         f"{prefix}_p99_ms": round(float(p99), 1),
     }
+    # CPU per task created: web server, and database backends where they can be read.
+    for side in ("web", "db"):
+        start, end = cpu_before[side], cpu_after[side]
+        if start is not None and end is not None and created:
+            figures[f"{prefix}_{side}_cpu_ms_per_task"] = round((end - start) * 1000 / created, 2)
     if batch:
         figures["batch_size"] = batch
     else:
@@ -539,15 +613,20 @@ def main() -> None:
         if args.client == "wrk" and wrk is None:
             raise SystemExit("wrk is not installed and could not be installed")
         if wrk:
-            created = bench_creates_wrk(args, port, data, wrk, scratch)
+            created = bench_creates_wrk(args, port, data, wrk, scratch, server)
         else:
             created = {"create_client": "python", **bench_creates(args, port, data)}
         print(f"(a) {created['create_requests']} creates ({created['create_client']}), "
               f"{args.concurrency} clients: "
               f"{created['create_per_s']}/s, p50 {created['create_p50_ms']} ms, "
               f"p99 {created['create_p99_ms']} ms")  # fmt: skip
+        if "create_web_cpu_ms_per_task" in created:
+            print(f"    CPU per created task: web {created['create_web_cpu_ms_per_task']} ms, "
+                  f"database {created.get('create_db_cpu_ms_per_task', 'n/a')} ms")  # fmt: skip
         if wrk and args.batch_size:
-            batches = bench_creates_wrk(args, port, data, wrk, scratch, batch=args.batch_size)
+            batches = bench_creates_wrk(
+                args, port, data, wrk, scratch, server, batch=args.batch_size
+            )
             created.update(batches)
             print(f"(a2) {batches['batch_requests']} batches of {args.batch_size}: "
                   f"{batches['batch_per_s']} tasks/s, p50 {batches['batch_p50_ms']} ms, "

@@ -1,0 +1,118 @@
+"""The category classifier: TF-IDF over character and word n-grams with a linear model
+(scikit-learn), trained on the shipped seed set and, per agency, on its assistants'
+corrections.
+
+Models are loaded once per process: the seed model is trained on first use and kept;
+an agency's model is unpickled from the database once per model id and kept (a new
+model gets a new id, so nothing stale is served). Pickles are only ever read from this
+application's own database, written by ``train``.
+"""
+
+from __future__ import annotations
+
+import pickle
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import FeatureUnion, Pipeline
+
+from delegate.triage.seed import seed_examples
+
+# Classification reads the top of the request only: enough words, bounded time.
+CLASSIFY_CHARS = 3000
+
+
+@dataclass(frozen=True)
+class Prediction:
+    slug: str
+    confidence: float
+    ranked: tuple[tuple[str, float], ...]  # the best few (slug, probability)
+
+
+class Classifier:
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+
+    @property
+    def classes(self) -> list[str]:
+        return [str(c) for c in self.pipeline.classes_]
+
+    def predict(self, text: str) -> Prediction:
+        return self.predict_many([text])[0]
+
+    def predict_many(self, texts: Sequence[str]) -> list[Prediction]:
+        probabilities = self.pipeline.predict_proba([t[:CLASSIFY_CHARS] for t in texts])
+        classes = self.classes
+        results = []
+        for row in probabilities:
+            ranked = sorted(zip(classes, row, strict=True), key=lambda x: x[1], reverse=True)
+            top = tuple((slug, round(float(p), 3)) for slug, p in ranked[:3])
+            results.append(Prediction(top[0][0], top[0][1], top))
+        return results
+
+    def accuracy(self, examples: Sequence[tuple[str, str]]) -> float:
+        if not examples:
+            return 0.0
+        predictions = self.predict_many([text for text, _ in examples])
+        right = sum(p.slug == slug for p, (_, slug) in zip(predictions, examples, strict=True))
+        return right / len(examples)
+
+    def dumps(self) -> bytes:
+        return pickle.dumps(self.pipeline, protocol=pickle.HIGHEST_PROTOCOL)
+
+    @classmethod
+    def loads(cls, blob: bytes) -> Classifier:
+        return cls(pickle.loads(blob))  # noqa: S301 - our own database, written by train()
+
+
+def _pipeline() -> Pipeline:
+    features = FeatureUnion(
+        [
+            (
+                "chars",
+                TfidfVectorizer(
+                    analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=1
+                ),
+            ),
+            (
+                "words",
+                TfidfVectorizer(
+                    ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"(?u)\b\w\w+\b"
+                ),
+            ),
+        ]
+    )
+    return Pipeline([("features", features), ("model", LogisticRegression(C=20, max_iter=3000))])
+
+
+def train(examples: Sequence[tuple[str, str]]) -> Classifier:
+    """A classifier trained on (text, slug) pairs; needs at least two categories."""
+    pipeline = _pipeline()
+    pipeline.fit([text[:CLASSIFY_CHARS] for text, _ in examples], [slug for _, slug in examples])
+    return Classifier(pipeline)
+
+
+_lock = threading.Lock()
+_loaded: dict[Any, Classifier] = {}
+
+
+@cache
+def seed_classifier() -> Classifier:
+    """The model trained on the shipped seed set, once per process."""
+    return train(seed_examples())
+
+
+def cached(key: Any, load: Any) -> Classifier:
+    """The classifier under ``key``, loading it with ``load()`` the first time."""
+    with _lock:
+        found = _loaded.get(key)
+    if found is None:
+        found = load()
+        with _lock:
+            _loaded[key] = found
+    return found

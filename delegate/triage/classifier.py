@@ -87,7 +87,12 @@ def _pipeline() -> Pipeline:
             ),
         ]
     )
-    return Pipeline([("features", features), ("model", LogisticRegression(C=20, max_iter=3000))])
+    return Pipeline(
+        [
+            ("features", features),
+            ("model", LogisticRegression(C=5, solver="newton-cg", max_iter=200)),
+        ]
+    )
 
 
 def train(examples: Sequence[tuple[str, str]]) -> Classifier:

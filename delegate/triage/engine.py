@@ -129,9 +129,7 @@ def analyse(
     else:
         prediction = Prediction("other", 0.0, (("other", 0.0),))
         reasons.append("no text")
-    deadline = extract_deadline(
-        body, received_at=received_at, time_zone=time_zone, region=region
-    )
+    deadline = extract_deadline(body, received_at=received_at, time_zone=time_zone, region=region)
     priority, priority_confidence = _priority(
         body, deadline, received_at=received_at, service_level=service_level, region=region
     )

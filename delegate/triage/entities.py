@@ -41,14 +41,94 @@ _STREET = re.compile(
 )
 _POSTAL_CITY = re.compile(r"\b\d{5}\s+[A-ZÄÖÜ][\wäöüß]+(?:\s+(?:am|an der)\s+[A-ZÄÖÜ]\w+)?")
 CITIES = frozenset(
-    """Berlin Hamburg München Munich Köln Cologne Frankfurt Stuttgart Düsseldorf Leipzig
-    Dortmund Essen Bremen Dresden Hannover Nürnberg Duisburg Bochum Wuppertal Bielefeld
-    Bonn Münster Mannheim Karlsruhe Augsburg Wiesbaden Mainz Kiel Lübeck Rostock Potsdam
-    Freiburg Heidelberg Darmstadt Regensburg Würzburg Ulm Garmisch Wien Vienna Graz Linz
-    Salzburg Zürich Zurich Basel Bern Genf Geneva London Manchester Paris Lisbon Lissabon
-    Madrid Barcelona Rome Rom Milan Mailand Amsterdam Utrecht Rotterdam Brussels Brüssel
-    Prague Prag Warsaw Warschau Copenhagen Stockholm Oslo Dublin Edinburgh NYC York Boston
-    Chicago Austin Singapore Singapur Tokyo Teneriffa Tenerife Peterborough Leeds""".split()
+    [
+        "Berlin",
+        "Hamburg",
+        "München",
+        "Munich",
+        "Köln",
+        "Cologne",
+        "Frankfurt",
+        "Stuttgart",
+        "Düsseldorf",
+        "Leipzig",
+        "Dortmund",
+        "Essen",
+        "Bremen",
+        "Dresden",
+        "Hannover",
+        "Nürnberg",
+        "Duisburg",
+        "Bochum",
+        "Wuppertal",
+        "Bielefeld",
+        "Bonn",
+        "Münster",
+        "Mannheim",
+        "Karlsruhe",
+        "Augsburg",
+        "Wiesbaden",
+        "Mainz",
+        "Kiel",
+        "Lübeck",
+        "Rostock",
+        "Potsdam",
+        "Freiburg",
+        "Heidelberg",
+        "Darmstadt",
+        "Regensburg",
+        "Würzburg",
+        "Ulm",
+        "Garmisch",
+        "Wien",
+        "Vienna",
+        "Graz",
+        "Linz",
+        "Salzburg",
+        "Zürich",
+        "Zurich",
+        "Basel",
+        "Bern",
+        "Genf",
+        "Geneva",
+        "London",
+        "Manchester",
+        "Paris",
+        "Lisbon",
+        "Lissabon",
+        "Madrid",
+        "Barcelona",
+        "Rome",
+        "Rom",
+        "Milan",
+        "Mailand",
+        "Amsterdam",
+        "Utrecht",
+        "Rotterdam",
+        "Brussels",
+        "Brüssel",
+        "Prague",
+        "Prag",
+        "Warsaw",
+        "Warschau",
+        "Copenhagen",
+        "Stockholm",
+        "Oslo",
+        "Dublin",
+        "Edinburgh",
+        "NYC",
+        "York",
+        "Boston",
+        "Chicago",
+        "Austin",
+        "Singapore",
+        "Singapur",
+        "Tokyo",
+        "Teneriffa",
+        "Tenerife",
+        "Peterborough",
+        "Leeds",
+    ]
 )
 _CITY = re.compile(r"\b(?:" + "|".join(sorted(CITIES, key=len, reverse=True)) + r")\b")
 
@@ -84,7 +164,9 @@ def extract_entities(text: str, *, deadline: Deadline, region: str = "DE") -> li
         if key in seen or len(entities) >= MAX_ENTITIES:
             return
         seen.add(key)
-        entities.append({"type": kind, "text": raw.strip(), "value": value, "confidence": confidence})
+        entities.append(
+            {"type": kind, "text": raw.strip(), "value": value, "confidence": confidence}
+        )
 
     for raw, iso in deadline.found_dates:
         add("datetime", raw, iso, 0.8)
@@ -104,9 +186,7 @@ def extract_entities(text: str, *, deadline: Deadline, region: str = "DE") -> li
     try:
         matcher = phonenumbers.PhoneNumberMatcher(text[:PHONE_SCAN_CHARS], country)
         for found in matcher:
-            number = phonenumbers.format_number(
-                found.number, phonenumbers.PhoneNumberFormat.E164
-            )
+            number = phonenumbers.format_number(found.number, phonenumbers.PhoneNumberFormat.E164)
             add("phone", found.raw_string, number, 0.9)
     except phonenumbers.NumberParseException:
         pass
@@ -116,7 +196,9 @@ def extract_entities(text: str, *, deadline: Deadline, region: str = "DE") -> li
         cur = (groups["cur1"] or groups["cur2"] or groups["cur3"] or "").lower()
         value = _decimal(num)
         if value is not None:
-            add("amount", match.group(0), {"amount": str(value), "currency": _CURRENCIES[cur]}, 0.85)
+            add(
+                "amount", match.group(0), {"amount": str(value), "currency": _CURRENCIES[cur]}, 0.85
+            )
     for match in _STREET.finditer(text):
         add("place", match.group(0), match.group(0), 0.7)
     for match in _POSTAL_CITY.finditer(text):

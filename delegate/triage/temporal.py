@@ -203,11 +203,12 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         r"\bhalb\s+(?P<half>\d{1,2}|eins|zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf"
         r"|zwölf)\b")),
     ("time", re.compile(
-        r"(?:(?<=\bbis )|(?<=\bvor ))(?P<h>[01]?\d|2[0-3])\b(?![.:,/]?\d)(?!\s*(?:%|€|\$|£|euro|eur|tage"
-        r"|tagen|wochen|stunden|minuten|personen|leute|stück|mal|km|kg|\.))")),
+        r"(?:(?<=\bbis )|(?<=\bvor ))(?P<h>[01]?\d|2[0-3])\b(?![.:,/]?\d)"
+        r"(?!\s*(?:%|€|\$|£|euro|eur|tage|tagen|wochen|stunden|minuten|personen|leute|stück"
+        r"|mal|km|kg|\.))")),
     ("time", re.compile(
-        r"(?:(?<=\bby )|(?<=\bbefore )|(?<=\buntil )|(?<=\btill ))(?P<h>[01]?\d|2[0-3])\b(?![.:,/]?\d)(?!\s*(?:%|€|\$"
-        r"|£|days|weeks|hours|minutes|people|pcs|km|kg|\.))")),
+        r"(?:(?<=\bby )|(?<=\bbefore )|(?<=\buntil )|(?<=\btill ))(?P<h>[01]?\d|2[0-3])\b"
+        r"(?![.:,/]?\d)(?!\s*(?:%|€|\$|£|days|weeks|hours|minutes|people|pcs|km|kg|\.))")),
     ("time", re.compile(rf"\b(?P<pod>{_POD})\b")),
 ]  # fmt: skip
 
@@ -292,9 +293,10 @@ def _group(text: str, components: list[Component]) -> list[Group]:
         if groups:
             last = groups[-1]
             gap = text[last.end : comp.start]
-            compatible = comp.kind not in last.kinds() and not (
-                {comp.kind} | last.kinds()
-            ) >= {"offset", "time"}
+            compatible = comp.kind not in last.kinds() and not ({comp.kind} | last.kinds()) >= {
+                "offset",
+                "time",
+            }
             if compatible and _JOIN.match(gap) and "\n" not in gap:
                 if re.search(r"\b(?:bis|by|before|vor|spätestens|latest)\b", gap):
                     last.marked = True
@@ -569,7 +571,10 @@ def extract_deadline(
     for index, group in enumerate(groups):
         neighbours = groups[max(0, index - 1) : index] + groups[index + 1 : index + 2]
         in_list = any(
-            re.fullmatch(r"\s*(?:,|and|und|or|oder|&)\s*", lowered[min(g.end, group.end) : max(g.start, group.start)])
+            re.fullmatch(
+                r"\s*(?:,|and|und|or|oder|&)\s*",
+                lowered[min(g.end, group.end) : max(g.start, group.start)],
+            )
             for g in neighbours
         )
         how = _decide(lowered, group, in_list=in_list)

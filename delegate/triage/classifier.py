@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+import scipy.sparse
+import sklearn
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
@@ -37,6 +39,11 @@ class Prediction:
 class Classifier:
     def __init__(self, pipeline: Pipeline) -> None:
         self.pipeline = pipeline
+        # Calling the fitted steps directly, without the pipeline's per-call checks,
+        # halves the time for one message (measured in bench/triage).
+        features = pipeline.named_steps["features"]
+        self._vectorizers = [step for _name, step in features.transformer_list]
+        self._model = pipeline.named_steps["model"]
 
     @property
     def classes(self) -> list[str]:
@@ -46,7 +53,10 @@ class Classifier:
         return self.predict_many([text])[0]
 
     def predict_many(self, texts: Sequence[str]) -> list[Prediction]:
-        probabilities = self.pipeline.predict_proba([t[:CLASSIFY_CHARS] for t in texts])
+        texts = [t[:CLASSIFY_CHARS] for t in texts]
+        with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
+            matrix = scipy.sparse.hstack([v.transform(texts) for v in self._vectorizers])
+            probabilities = self._model.predict_proba(matrix.tocsr())
         classes = self.classes
         results = []
         for row in probabilities:

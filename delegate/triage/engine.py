@@ -16,12 +16,15 @@ from delegate.triage.classifier import Classifier, Prediction
 from delegate.triage.entities import Entity, extract_entities
 from delegate.triage.language import Language, detect_language
 from delegate.triage.temporal import Deadline, WorkCalendar, extract_deadline
-from delegate.triage.text import prepare
+from delegate.triage.text import PreparedText, prepare
 
 # Below this a field is flagged for a human check (overridable: TRIAGE_CONFIDENCE_THRESHOLD).
 DEFAULT_THRESHOLD = 0.6
 
 LOW, NORMAL, HIGH, URGENT = 1, 2, 3, 4
+
+# The deadline is stated near the top; reading further only costs time on huge pastes.
+DEADLINE_CHARS = 5000
 
 _URGENT_WORDS = re.compile(
     r"\b(?:dringend|eilt|eilig|notfall|sofort|asap|urgent|urgently|emergency|immediately"
@@ -119,17 +122,51 @@ def analyse(
     ``received_at`` from a client in ``time_zone`` whose working days follow the public
     holidays of ``region``. Never raises on odd input: empty or meaningless text gives
     a low-confidence result."""
-    prepared = prepare(text)
+    return analyse_many(
+        [Message(text, received_at, time_zone, region, service_level)],
+        classifier=classifier,
+        threshold=threshold,
+    )[0]
+
+
+@dataclass(frozen=True)
+class Message:
+    text: str
+    received_at: dt.datetime
+    time_zone: str = "Europe/Berlin"
+    region: str = "DE"
+    service_level: str = "standard"
+
+
+_NO_WORDS = Prediction("other", 0.0, (("other", 0.0),))
+
+
+def analyse_many(
+    messages: list[Message], *, classifier: Classifier, threshold: float = DEFAULT_THRESHOLD
+) -> list[Analysis]:
+    """``analyse`` for many messages at once: the classifier sees them in one batch,
+    which is several times faster per message than one call each."""
+    prepared = [prepare(m.text) for m in messages]
+    has_words = [bool(re.search(r"[^\W\d_]{2,}", p.body)) for p in prepared]
+    worded = [p.body for p, ok in zip(prepared, has_words, strict=True) if ok]
+    predictions = iter(classifier.predict_many(worded) if worded else [])
+    return [
+        _finish(m, p, next(predictions) if ok else _NO_WORDS, threshold)
+        for m, p, ok in zip(messages, prepared, has_words, strict=True)
+    ]
+
+
+def _finish(
+    message: Message, prepared: PreparedText, prediction: Prediction, threshold: float
+) -> Analysis:
+    received_at, time_zone, region = message.received_at, message.time_zone, message.region
+    service_level = message.service_level
     body = prepared.body
-    reasons: list[str] = []
+    reasons: list[str] = [] if prediction is not _NO_WORDS else ["no text"]
     language: Language = detect_language(body)
-    has_words = bool(re.search(r"[^\W\d_]{2,}", body))
-    if has_words:
-        prediction: Prediction = classifier.predict(body)
-    else:
-        prediction = Prediction("other", 0.0, (("other", 0.0),))
-        reasons.append("no text")
-    deadline = extract_deadline(body, received_at=received_at, time_zone=time_zone, region=region)
+    deadline = extract_deadline(
+        body[:DEADLINE_CHARS], received_at=received_at, time_zone=time_zone, region=region
+    )
     priority, priority_confidence = _priority(
         body, deadline, received_at=received_at, service_level=service_level, region=region
     )

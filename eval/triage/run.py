@@ -17,12 +17,11 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
-
-from dataset import load  # noqa: E402
+sys.path.insert(0, str(ROOT))
 
 from delegate.triage.classifier import seed_classifier  # noqa: E402
 from delegate.triage.engine import analyse  # noqa: E402
+from eval.triage.dataset import load  # noqa: E402
 
 
 def main() -> None:

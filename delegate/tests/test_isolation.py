@@ -59,6 +59,7 @@ TARGETS: dict[str, Kwargs] = {
     "tasks:assign": _task,
     "tasks:edit": _task,
     "tasks:quick_assign": _task,
+    "triage:correct": _task,
     "tasks:attachment": lambda c: {"task_id": c.task.pk, "attachment_id": c.attachment.pk},
     "portal:task": _task,
     "portal:reply": _task,
@@ -82,7 +83,7 @@ TARGETS: dict[str, Kwargs] = {
 }
 
 # Tenant data whose change would show a leak.
-SNAPSHOT_APPS = ("accounts", "agencies", "clients", "tasks", "api")
+SNAPSHOT_APPS = ("accounts", "agencies", "clients", "tasks", "triage", "api")
 
 
 def id_routes() -> Iterator[tuple[str, list[str]]]:

@@ -35,6 +35,15 @@ def _absence(cast: Cast) -> Any:
     )
 
 
+def _category(cast: Cast) -> Any:
+    from delegate.tasks.models import Category
+
+    category, _created = Category.objects.get_or_create(
+        agency=cast.agency_a, slug="isolation", defaults={"name_en": "I", "name_de": "I"}
+    )
+    return category
+
+
 def _task(c: Cast) -> dict[str, Any]:
     return {"task_id": c.task.pk}
 
@@ -60,6 +69,8 @@ TARGETS: dict[str, Kwargs] = {
     "tasks:edit": _task,
     "tasks:quick_assign": _task,
     "triage:correct": _task,
+    "triage:category_edit": lambda c: {"category_id": _category(c).pk},
+    "triage:category_delete": lambda c: {"category_id": _category(c).pk},
     "tasks:attachment": lambda c: {"task_id": c.task.pk, "attachment_id": c.attachment.pk},
     "portal:task": _task,
     "portal:reply": _task,

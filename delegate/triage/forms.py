@@ -50,3 +50,19 @@ class CorrectionForm(forms.Form):
         if data.get("skills_shown"):
             changes["required_skills"] = list(data["skills"])
         return changes
+
+
+class CategoryForm(forms.Form):
+    name_en = forms.CharField(label=_("Name (English)"), max_length=100)
+    name_de = forms.CharField(label=_("Name (German)"), max_length=100)
+    skills = forms.ModelMultipleChoiceField(
+        queryset=Skill.objects.none(),
+        required=False,
+        label=_("Skills it needs"),
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, member: Member, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        skills_field: Any = self.fields["skills"]
+        skills_field.queryset = Skill.objects.filter(agency_id=member.agency_id)

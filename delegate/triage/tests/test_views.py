@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from django.urls import reverse
@@ -87,7 +88,7 @@ def test_the_task_page_shows_the_card_in_both_languages(triage_cast: Cast, triag
     assert "Sieht richtig aus" in page
 
 
-def _state() -> dict[str, object]:
+def _state() -> dict[str, list[dict[str, Any]]]:
     return db_state(Task, TriageCorrection, TriageResult, TaskEvent)
 
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.urls import reverse
 
@@ -18,7 +20,7 @@ def delete_url(category: Category) -> str:
     return reverse("triage:category_delete", args=[category.pk])
 
 
-def _state() -> dict[str, object]:
+def _state() -> dict[str, list[dict[str, Any]]]:
     return db_state(Category, Category.skills.through, Task)
 
 

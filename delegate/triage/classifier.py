@@ -29,10 +29,19 @@ from delegate.triage.seed import seed_examples
 CLASSIFY_CHARS = 3000
 
 
+def _confidence(ranked: Sequence[tuple[Any, Any]]) -> float:
+    """How clearly the best category beats the runner-up: its share of the top two
+    probabilities (0.5 a tie, 1.0 no contest). With thirteen categories the raw top
+    probability is low even for clear cases, so it would flag most tasks for a check."""
+    best = float(ranked[0][1])
+    second = float(ranked[1][1]) if len(ranked) > 1 else 0.0
+    return round(best / (best + second), 3) if best + second > 0 else 0.0
+
+
 @dataclass(frozen=True)
 class Prediction:
     slug: str
-    confidence: float
+    confidence: float  # see _confidence
     ranked: tuple[tuple[str, float], ...]  # the best few (slug, probability)
 
 
@@ -62,7 +71,7 @@ class Classifier:
         for row in probabilities:
             ranked = sorted(zip(classes, row, strict=True), key=lambda x: x[1], reverse=True)
             top = tuple((slug, round(float(p), 3)) for slug, p in ranked[:3])
-            results.append(Prediction(top[0][0], top[0][1], top))
+            results.append(Prediction(top[0][0], _confidence(ranked), top))
         return results
 
     def accuracy(self, examples: Sequence[tuple[str, str]]) -> float:

@@ -26,7 +26,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from delegate.triage.seed import seed_examples
 
 # Classification reads the top of the request only: enough words, bounded time.
-CLASSIFY_CHARS = 3000
+CLASSIFY_CHARS = 1500
 
 
 def _confidence(ranked: Sequence[tuple[Any, Any]]) -> float:

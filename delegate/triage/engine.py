@@ -23,8 +23,9 @@ DEFAULT_THRESHOLD = 0.6
 
 LOW, NORMAL, HIGH, URGENT = 1, 2, 3, 4
 
-# The deadline is stated near the top; reading further only costs time on huge pastes.
-DEADLINE_CHARS = 5000
+# The deadline and urgency are stated near the top; reading further only costs time
+# on huge pastes.
+DEADLINE_CHARS = 3000
 
 _URGENT_WORDS = re.compile(
     r"\b(?:dringend|eilt|eilig|notfall|sofort|asap|urgent|urgently|emergency|immediately"
@@ -168,7 +169,11 @@ def _finish(
         body[:DEADLINE_CHARS], received_at=received_at, time_zone=time_zone, region=region
     )
     priority, priority_confidence = _priority(
-        body, deadline, received_at=received_at, service_level=service_level, region=region
+        body[:DEADLINE_CHARS],
+        deadline,
+        received_at=received_at,
+        service_level=service_level,
+        region=region,
     )
     entities = extract_entities(prepared.full, deadline=deadline, region=region)
     if prepared.truncated:

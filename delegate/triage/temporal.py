@@ -218,15 +218,15 @@ _HALF = {"eins": 1, "zwei": 2, "drei": 3, "vier": 4, "fünf": 5, "sechs": 6, "si
 
 def find_components(text: str) -> list[Component]:
     """Every temporal component of lower-cased ``text``, without overlaps."""
-    taken: list[tuple[int, int]] = []
+    taken = bytearray(len(text))  # 1 where an earlier pattern matched
     found: list[Component] = []
     for kind, pattern in _PATTERNS:
         for match in pattern.finditer(text):
             start, end = match.span()
-            if start == end or any(start < e and s < end for s, e in taken):
+            if start == end or 1 in taken[start:end]:
                 continue
             data = {k: v for k, v in match.groupdict().items() if v is not None}
-            taken.append((start, end))
+            taken[start:end] = b"\x01" * (end - start)
             found.append(Component(kind, start, end, match.group(0), data))
     found.sort(key=lambda c: c.start)
     return found

@@ -53,9 +53,9 @@ class PreparedText:
 
 def prepare(text: str) -> PreparedText:
     """Split a message into the request body and the rest (see the module docstring)."""
-    text = (text or "").replace("\r\n", "\n").replace("\r", "\n")
+    text = text or ""
     truncated = len(text) > MAX_CHARS
-    text = text[:MAX_CHARS]
+    text = text[:MAX_CHARS].replace("\r\n", "\n").replace("\r", "\n")
     own: list[str] = []
     for line in text.split("\n"):
         if _QUOTE_START.match(line):

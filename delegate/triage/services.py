@@ -101,7 +101,11 @@ def triage_task(task_id: Any) -> TriageResult | None:
 
     Safe to run twice and concurrently: a task that is no longer ``new`` (or already has
     a result) is left alone and None is returned."""
-    task = Task.objects.select_related("client__agency").filter(pk=task_id).first()
+    task = (
+        Task.objects.select_related("client__agency", "requester__client")
+        .filter(pk=task_id)
+        .first()
+    )
     if task is None or task.status != Task.Status.NEW:
         return None
     classifier, label = classifier_for(task.agency_id)
@@ -151,7 +155,15 @@ def _store(task: Task, analysis: Analysis, label: str) -> TriageResult:
     # A priority other than the default was chosen by a person.
     if task.priority == Task.Priority.NORMAL and analysis.priority != task.priority:
         changes["priority"] = analysis.priority
-    if analysis.language and analysis.language_confidence >= threshold():
+    # The language a task starts with is the requester's (or client's) unless a person
+    # chose another; only the former is replaced by the language the text is written in.
+    default_language = task.requester.effective_language if task.requester else task.client.language
+    if (
+        analysis.language
+        and analysis.language_confidence >= threshold()
+        and task.language in ("", default_language)
+        and analysis.language != task.language
+    ):
         changes["language"] = analysis.language[:5]
     result = TriageResult.objects.create(
         agency_id=task.agency_id,

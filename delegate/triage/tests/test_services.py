@@ -73,15 +73,25 @@ def test_it_keeps_what_a_person_set_at_creation(triage_cast: Cast) -> None:
         due_at=given_due,
         category=research,
         priority=Task.Priority.LOW,
+        language="en",
     )
     result = services.triage_task(task.pk)
     assert result is not None
     task.refresh_from_db()
     assert (task.due_at, task.category, task.priority) == (given_due, research, 1)
+    assert task.language == "en" and result.language == "de"
     # The guesses are still stored, marked as not applied.
     assert result.due_at == dt.datetime(2026, 12, 4, 17, 0, tzinfo=BERLIN)
     assert result.category_slug == "travel"
     assert not {"due_at", "category", "priority"} & set(result.applied)
+
+
+def test_the_language_of_the_text_replaces_the_contacts_default(triage_cast: Cast) -> None:
+    assert triage_cast.carol.effective_language == "de"
+    task = new_task(triage_cast, "Could you please book a table for two at the Italian place?")
+    assert Task.objects.get(pk=task.pk).language == "de"
+    services.triage_task(task.pk)
+    assert Task.objects.get(pk=task.pk).language == "en"
 
 
 def test_running_it_twice_changes_nothing_the_second_time(triage_cast: Cast) -> None:

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "delegate.agencies",
     "delegate.clients",
     "delegate.tasks",
+    "delegate.triage",
     "delegate.portal",
     "delegate.api",
 ]
@@ -210,6 +211,10 @@ TASKS = {
 }
 SCHEDULER_INTERVAL_SECONDS = env_int("SCHEDULER_INTERVAL_SECONDS", 30, minimum=1)
 HOUSEKEEPING_KEEP_DAYS = env_int("HOUSEKEEPING_KEEP_DAYS", 14, minimum=1)
+
+# --- triage ---------------------------------------------------------------------------
+# A triage field whose confidence is below this (in percent) flags the task for a check.
+TRIAGE_CHECK_BELOW_PERCENT = env_int("TRIAGE_CHECK_BELOW_PERCENT", 60, minimum=0)
 
 # --- cache ----------------------------------------------------------------------------
 _redis_url = env_str("REDIS_URL", "")

@@ -3,9 +3,14 @@ skills each category needs."""
 
 from __future__ import annotations
 
-from django.db import transaction
+from collections.abc import Iterable
 
-from delegate.agencies.models import Agency, Skill
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+
+from delegate.agencies.models import Agency, Member, Skill
 from delegate.tasks.models import Category
 
 # slug, English, German, skills (slug, English name)
@@ -46,3 +51,42 @@ def ensure_default_categories(agency: Agency) -> list[Category]:
                 category.skills.add(skill)
             categories.append(category)
     return categories
+
+
+def save_category(
+    member: Member,
+    category: Category | None = None,
+    *,
+    name_en: str,
+    name_de: str,
+    skills: Iterable[Skill] = (),
+    slug: str = "",
+) -> Category:
+    """Create a category (``category`` None) or rename it and set its skills. Owners and
+    dispatchers of the category's agency only; the slug (what triage predicts) is made
+    from the English name when not given and stays unchanged on edits."""
+    member.require_manager()
+    member.require_same_agency(category)
+    skills = list(skills)
+    member.require_same_agency(*skills)
+    name_en, name_de = name_en.strip(), name_de.strip()
+    if not name_en or not name_de:
+        raise ValidationError({"name_en": _("Give the category a German and an English name.")})
+    with transaction.atomic():
+        if category is None:
+            slug = slugify(slug or name_en)[:60]
+            if not slug or Category.objects.filter(agency_id=member.agency_id, slug=slug).exists():
+                raise ValidationError({"name_en": _("A category with this name exists already.")})
+            category = Category(agency_id=member.agency_id, slug=slug)
+        category.name_en, category.name_de = name_en[:100], name_de[:100]
+        category.save()
+        category.skills.set(skills)
+    return category
+
+
+def delete_category(member: Member, category: Category) -> None:
+    """Remove a category from the agency's list; its tasks keep their other data and
+    lose only the category. Owners and dispatchers only."""
+    member.require_manager()
+    member.require_same_agency(category)
+    category.delete()

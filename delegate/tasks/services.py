@@ -170,6 +170,7 @@ def create_task(
         record_event(task, actor=actor, kind=TaskEvent.Kind.CREATED, data={"channel": channel})
         for upload in files:
             _store_attachment(actor, task, upload, message=None)
+        _enqueue_triage([task])
     return task
 
 
@@ -198,9 +199,23 @@ def create_tasks(actor: Actor | None, specs: Sequence[NewTask]) -> list[Task]:
     with transaction.atomic():
         Task.objects.bulk_create(tasks)
         Task.required_skills.through.objects.bulk_create(links)
-        # Creation notifies nobody (see _may_notify), so no jobs are queued here.
+        # Creation notifies nobody (see _may_notify), so no notification jobs here.
         TaskEvent.objects.bulk_create(events)
+        _enqueue_triage(tasks)
     return tasks
+
+
+def _enqueue_triage(tasks: Sequence[Task]) -> None:
+    """Queue triage (language, category, deadline, priority) of new tasks on commit."""
+    from delegate.triage.jobs import triage_task
+
+    ids = [str(task.pk) for task in tasks]
+
+    def enqueue() -> None:
+        for task_id in ids:
+            triage_task.enqueue(task_id)
+
+    transaction.on_commit(enqueue)
 
 
 def _validated_task(actor: Actor | None, spec: NewTask) -> tuple[Task, list[Skill]]:

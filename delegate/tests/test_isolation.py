@@ -35,6 +35,15 @@ def _absence(cast: Cast) -> Any:
     )
 
 
+def _category(cast: Cast) -> Any:
+    from delegate.tasks.models import Category
+
+    category, _created = Category.objects.get_or_create(
+        agency=cast.agency_a, slug="isolation", defaults={"name_en": "I", "name_de": "I"}
+    )
+    return category
+
+
 def _task(c: Cast) -> dict[str, Any]:
     return {"task_id": c.task.pk}
 
@@ -59,6 +68,9 @@ TARGETS: dict[str, Kwargs] = {
     "tasks:assign": _task,
     "tasks:edit": _task,
     "tasks:quick_assign": _task,
+    "triage:correct": _task,
+    "triage:category_edit": lambda c: {"category_id": _category(c).pk},
+    "triage:category_delete": lambda c: {"category_id": _category(c).pk},
     "tasks:attachment": lambda c: {"task_id": c.task.pk, "attachment_id": c.attachment.pk},
     "portal:task": _task,
     "portal:reply": _task,
@@ -82,7 +94,7 @@ TARGETS: dict[str, Kwargs] = {
 }
 
 # Tenant data whose change would show a leak.
-SNAPSHOT_APPS = ("accounts", "agencies", "clients", "tasks", "api")
+SNAPSHOT_APPS = ("accounts", "agencies", "clients", "tasks", "triage", "api")
 
 
 def id_routes() -> Iterator[tuple[str, list[str]]]:

@@ -1,0 +1,27 @@
+"""Background jobs of triage, and their schedule. Thin: they take ids and call services."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.tasks import task
+
+from delegate.core.scheduler import register
+from delegate.triage import services
+
+
+@task()
+def triage_task(task_id: str) -> str:
+    """Triage a new task. Safe to run twice: a task that is no longer new is skipped."""
+    result = services.triage_task(task_id)
+    return "triaged" if result is not None else "skipped"
+
+
+@task()
+def retrain_classifiers() -> list[dict[str, object]]:
+    """Retrain the category classifier of every agency with new corrections; a
+    candidate replaces the model in use only if it scores better."""
+    return [outcome.__dict__ for outcome in services.retrain_all()]
+
+
+register("triage.retrain", every=timedelta(days=1), task=retrain_classifiers)

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "delegate.agencies",
     "delegate.clients",
     "delegate.tasks",
+    "delegate.routing",
     "delegate.portal",
     "delegate.api",
 ]

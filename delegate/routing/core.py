@@ -240,13 +240,13 @@ class Roster:
         per_slot = np.zeros((n, self.slots + 1), dtype=np.float32)
         rows, cols, weights = [], [], []
         for task in open_tasks:
-            i = self.index.get(task.assignee)
-            if i is None:
+            holder = self.index.get(task.assignee)
+            if holder is None:
                 continue
-            self.open_count[i] += 1
-            self.open_minutes[i] += task.minutes
+            self.open_count[holder] += 1
+            self.open_minutes[holder] += task.minutes
             if task.due_ts is not None:
-                rows.append(i)
+                rows.append(holder)
                 cols.append(self.slot_of(task.due_ts))
                 weights.append(task.minutes)
         np.add.at(
@@ -403,7 +403,11 @@ def decide(roster: Roster, job: Job, *, now_ts: float) -> Decision:
 
     # Nobody finishes in time: whoever comes closest (working soonest, least loaded),
     # so the task is not left waiting; the deadline alert still tells a dispatcher.
-    idx = np.flatnonzero(allowed)
+    # Only people who work enough within the horizon at all.
+    horizon_free = (
+        roster.work_cum[:, roster.slots] - roster.work_cum[:, start] - roster.open_minutes
+    )
+    idx = np.flatnonzero(allowed & (horizon_free >= job.minutes))
     if idx.size:
         slack = roster.slack(idx, job, start, stop)
         best = int(np.argmax(slack))

@@ -14,17 +14,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.db.models import Prefetch, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from delegate.agencies.models import Absence, AssistantProfile, Member
 from delegate.clients.models import Client, ClientTeamMember
-from delegate.routing import core
-from delegate.routing.models import CategoryRoute, RoutingAlert
+from delegate.routing import batch, core
+from delegate.routing.models import CategoryRoute, RebalanceProposal, RoutingAlert
 from delegate.tasks.models import Task, TaskEvent
 from delegate.tasks.services import assign_task, record_event
 
@@ -118,11 +120,14 @@ def category_teams(agency_id: Any) -> dict[str, frozenset[str]]:
     return {slug: frozenset(ids) for slug, ids in teams.items()}
 
 
-def job_for(task: Task, *, holder: Any = None) -> core.Job:
+def job_for(task: Task, *, holder: Any = None, team: Iterable[Any] | None = None) -> core.Job:
     """What routing needs to know about ``task``; ``holder`` is the assignee being
-    replaced (whose stand-in comes first)."""
+    replaced (whose stand-in comes first); ``team`` the client's team if known."""
     client: Client = task.client
-    team = ClientTeamMember.objects.filter(client_id=client.pk).values_list("member_id", flat=True)
+    if team is None:
+        team = ClientTeamMember.objects.filter(client_id=client.pk).values_list(
+            "member_id", flat=True
+        )
     return core.Job(
         agency_id=str(task.agency_id),
         required_skills=tuple(sorted(s.slug for s in task.required_skills.all())),
@@ -362,3 +367,137 @@ def open_alerts(member: Member, *, now: dt.datetime | None = None) -> list[Routi
         .select_related("task__client", "task__assignee__user")
         .order_by("task__due_at")[:50]
     )
+
+
+# --- rebalance -------------------------------------------------------------------------
+
+REBALANCE_LIMIT = 10_000  # tasks per proposal
+
+
+def propose_rebalance(member: Member, *, now: dt.datetime | None = None) -> RebalanceProposal:
+    """Compute a min-cost re-assignment of the agency's unstarted open tasks (triaged or
+    assigned, not in progress) and store it as a proposal; nothing is moved yet."""
+    member.require_manager()
+    now = _now(now)
+    tasks = list(
+        Task.objects.filter(
+            agency_id=member.agency_id, status__in=(Task.Status.TRIAGED, Task.Status.ASSIGNED)
+        )
+        .select_related("client", "category", "assignee__user")
+        .prefetch_related("required_skills")
+        .order_by("due_at", "created_at")[:REBALANCE_LIMIT]
+    )
+    teams: dict[Any, list[Any]] = {}
+    for client_id, member_id in ClientTeamMember.objects.filter(
+        agency_id=member.agency_id
+    ).values_list("client_id", "member_id"):
+        teams.setdefault(client_id, []).append(member_id)
+    roster, members = load_roster(member.agency_id, now=now, exclude_tasks=[t.pk for t in tasks])
+    movables = [
+        batch.Movable(
+            str(t.pk),
+            job_for(t, team=teams.get(t.client_id, [])),
+            str(t.assignee_id) if t.assignee_id else None,
+        )
+        for t in tasks
+    ]
+    plan = batch.rebalance(roster, movables, now_ts=now.timestamp())
+    by_id = {str(t.pk): t for t in tasks}
+    moves = []
+    for movable, new in plan.moves(movables):
+        task = by_id[movable.id]
+        moves.append(
+            {
+                "task": movable.id,
+                "code": task.code,
+                "title": task.title,
+                "due_at": task.due_at.isoformat() if task.due_at else None,
+                "from": movable.current,
+                "from_name": task.assignee.name if task.assignee else None,
+                "to": new,
+                "to_name": members[new].name,
+            }
+        )
+    return RebalanceProposal.objects.create(
+        agency_id=member.agency_id,
+        created_by=member,
+        moves=moves,
+        summary={
+            "tasks": len(tasks),
+            "at_risk_before": plan.at_risk_before,
+            "at_risk_after": plan.at_risk_after,
+            "max_load_before": round(plan.max_load_before * 100),
+            "max_load_after": round(plan.max_load_after * 100),
+        },
+    )
+
+
+@dataclass(frozen=True)
+class Applied:
+    moved: int
+    skipped: int  # changed since the proposal was made
+
+
+def apply_rebalance(
+    member: Member, proposal: RebalanceProposal, *, task_ids: Iterable[str] | None = None
+) -> Applied:
+    """Apply the proposal's moves (only those in ``task_ids`` if given) as ``member``.
+    A task that has been reassigned, started or closed since is left alone."""
+    member.require_manager()
+    member.require_same_agency(proposal)
+    chosen = None if task_ids is None else {str(task_id) for task_id in task_ids}
+    moved = skipped = 0
+    with transaction.atomic():
+        locked = RebalanceProposal.objects.select_for_update().get(pk=proposal.pk)
+        if locked.status != RebalanceProposal.Status.OPEN:
+            raise ValidationError(_("This proposal has been decided already."))
+        assistants = {
+            str(m.pk): m
+            for m in Member.objects.filter(
+                agency_id=member.agency_id, pk__in=[move["to"] for move in locked.moves]
+            ).select_related("user")
+        }
+        for move in locked.moves:
+            if chosen is not None and move["task"] not in chosen:
+                continue
+            task = (
+                Task.objects.select_for_update()
+                .filter(agency_id=member.agency_id, pk=move["task"])
+                .first()
+            )
+            current = str(task.assignee_id) if task and task.assignee_id else None
+            target = assistants.get(move["to"])
+            if (
+                task is None
+                or current != move["from"]
+                or task.status not in (Task.Status.TRIAGED, Task.Status.ASSIGNED)
+                or target is None
+                or not target.is_active
+            ):
+                skipped += 1
+                continue
+            assign_task(
+                member,
+                task,
+                assistant=target,
+                reason="rebalance",
+                details={"rebalance": str(locked.pk)},
+            )
+            moved += 1
+        locked.status = RebalanceProposal.Status.APPLIED
+        locked.decided_at = timezone.now()
+        locked.summary = {**locked.summary, "moved": moved, "skipped": skipped}
+        locked.save(update_fields=["status", "decided_at", "summary"])
+    return Applied(moved, skipped)
+
+
+def discard_rebalance(member: Member, proposal: RebalanceProposal) -> None:
+    member.require_manager()
+    member.require_same_agency(proposal)
+    with transaction.atomic():
+        locked = RebalanceProposal.objects.select_for_update().get(pk=proposal.pk)
+        if locked.status != RebalanceProposal.Status.OPEN:
+            raise ValidationError(_("This proposal has been decided already."))
+        locked.status = RebalanceProposal.Status.DISCARDED
+        locked.decided_at = timezone.now()
+        locked.save(update_fields=["status", "decided_at"])

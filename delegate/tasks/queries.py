@@ -471,6 +471,21 @@ def _why(data: dict[str, Any]) -> str:
     return ""
 
 
+def routing_reason(task: Task) -> str:
+    """Why the current assignee has the task, if routing chose them."""
+    if task.assignee_id is None:
+        return ""
+    last = (
+        TaskEvent.objects.filter(agency_id=task.agency_id, task=task, kind=TaskEvent.Kind.ASSIGNED)
+        .order_by("-created_at", "-id")
+        .values_list("data", flat=True)
+        .first()
+    )
+    if not isinstance(last, dict) or last.get("to") != str(task.assignee_id):
+        return ""
+    return _why(last).strip()
+
+
 def activity(task: Task, *, limit: int = 200) -> list[Activity]:
     """The task's trail as lines, oldest first (the latest ``limit`` events)."""
     events = list(

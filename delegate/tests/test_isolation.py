@@ -20,6 +20,7 @@ from django.apps import apps
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from delegate.agencies import services as agency_services
+from delegate.routing import services as routing_services
 from delegate.testing import Cast
 
 Kwargs = Callable[[Cast], dict[str, Any]]
@@ -33,6 +34,10 @@ def _absence(cast: Cast) -> Any:
     return agency_services.add_absence(
         cast.alice, cast.bob, starts_on=dt.date(2030, 1, 1), ends_on=dt.date(2030, 1, 2)
     )
+
+
+def _proposal(c: Cast) -> dict[str, Any]:
+    return {"proposal_id": routing_services.propose_rebalance(c.alice).pk}
 
 
 def _task(c: Cast) -> dict[str, Any]:
@@ -60,6 +65,10 @@ TARGETS: dict[str, Kwargs] = {
     "tasks:edit": _task,
     "tasks:quick_assign": _task,
     "tasks:attachment": lambda c: {"task_id": c.task.pk, "attachment_id": c.attachment.pk},
+    "routing:route": _task,
+    "routing:proposal": _proposal,
+    "routing:apply": _proposal,
+    "routing:discard": _proposal,
     "portal:task": _task,
     "portal:reply": _task,
     "portal:cancel": _task,
@@ -82,7 +91,7 @@ TARGETS: dict[str, Kwargs] = {
 }
 
 # Tenant data whose change would show a leak.
-SNAPSHOT_APPS = ("accounts", "agencies", "clients", "tasks", "api")
+SNAPSHOT_APPS = ("accounts", "agencies", "clients", "tasks", "routing", "api")
 
 
 def id_routes() -> Iterator[tuple[str, list[str]]]:

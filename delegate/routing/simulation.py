@@ -99,7 +99,7 @@ class Simulator:
         self.worked = {a.id: 0.0 for a in scenario.assistants}
         self.nominal = {a.id: 0.0 for a in scenario.assistants}
         self.rotation = 0
-        self.now_ts = self.roster.epoch
+        self.now_ts: float = self.roster.epoch
 
     def job(self, arrival: Arrival) -> core.Job:
         client = self.scenario.clients[arrival.client]

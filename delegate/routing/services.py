@@ -27,7 +27,7 @@ from delegate.agencies.models import Absence, AssistantProfile, Member
 from delegate.clients.models import Client, ClientTeamMember
 from delegate.routing import batch, core
 from delegate.routing.models import CategoryRoute, RebalanceProposal, RoutingAlert
-from delegate.tasks.models import Task, TaskEvent
+from delegate.tasks.models import Category, Task, TaskEvent
 from delegate.tasks.services import assign_task, record_event
 
 # Tasks routing may (re)assign on its own: not started yet.
@@ -209,15 +209,22 @@ class Moved:
 
 
 def move_tasks_of_absent(*, now: dt.datetime | None = None) -> Moved:
-    """Hand the open tasks of everyone away today to their stand-in (else the client's
-    backup, team, agency, in routing's order), with the reasons on each task and the
-    usual assignment email to the new assignee. Absences entered late are caught on the
-    next run. A task nobody can take stays and gets one note per absence saying why."""
+    """Hand the open tasks of everyone away now (by the date in their own time zone) to
+    their stand-in, else the client's backup, team, agency, in routing's order, with the
+    reasons on each task and the usual assignment email to the new assignee. Absences
+    entered late are caught on the next run. A task nobody can take stays and gets one
+    note per absence saying why."""
     now = _now(now)
     today = now.date()
     moved = kept = 0
-    absences = Absence.objects.filter(starts_on__lte=today, ends_on__gte=today).order_by("pk")
+    day = dt.timedelta(days=1)
+    absences = Absence.objects.filter(
+        starts_on__lte=today + day, ends_on__gte=today - day
+    ).order_by("agency_id", "pk")
+    rosters: dict[Any, tuple[core.Roster, dict[str, Member]]] = {}
     for absence in absences:
+        if not _is_away_now(absence, rosters, now=now):
+            continue
         task_ids = list(
             Task.objects.filter(
                 agency_id=absence.agency_id,
@@ -225,15 +232,34 @@ def move_tasks_of_absent(*, now: dt.datetime | None = None) -> Moved:
                 status__in=Task.OPEN_STATUSES,
             ).values_list("pk", flat=True)
         )
-        if not task_ids:
-            continue
-        roster, members = load_roster(absence.agency_id, now=now)
+        roster, members = rosters[absence.agency_id]
         for task_id in task_ids:
             if _move_one(task_id, absence, roster, members, now=now):
                 moved += 1
             else:
                 kept += 1
     return Moved(moved, kept)
+
+
+def _is_away_now(
+    absence: Absence,
+    rosters: dict[Any, tuple[core.Roster, dict[str, Member]]],
+    *,
+    now: dt.datetime,
+) -> bool:
+    """Whether ``absence`` covers ``now`` on the member's own calendar (loads the
+    agency's roster once per run)."""
+    if absence.agency_id not in rosters:
+        rosters[absence.agency_id] = load_roster(absence.agency_id, now=now)
+    roster, _members = rosters[absence.agency_id]
+    i = roster.index.get(str(absence.member_id))
+    if i is None:  # no assistant profile: their calendar is the server's
+        return absence.starts_on <= now.date() <= absence.ends_on
+    away = roster.absence_now[i]
+    return away is not None and (away.starts_on, away.ends_on) == (
+        absence.starts_on,
+        absence.ends_on,
+    )
 
 
 def _move_one(
@@ -278,15 +304,36 @@ def _move_one(
 
 def route_waiting(*, now: dt.datetime | None = None, limit: int = 500) -> int:
     """Try again to route triaged tasks nobody has taken (someone may have started
-    work since). Returns how many were assigned."""
+    work since), one roster per agency. Returns how many were assigned."""
     now = _now(now)
-    waiting = Task.objects.filter(status=Task.Status.TRIAGED, assignee__isnull=True).order_by(
-        "due_at", "created_at"
-    )[:limit]
+    waiting = list(
+        Task.objects.filter(status=Task.Status.TRIAGED, assignee__isnull=True)
+        .order_by("due_at", "created_at")
+        .values_list("agency_id", "pk")[:limit]
+    )
+    rosters: dict[Any, tuple[core.Roster, dict[str, Member]]] = {}
     assigned = 0
-    for task in waiting:
-        decision = route_task(None, task, now=now, record_none=False)
-        if decision is not None and decision.assignee is not None:
+    for agency_id, task_id in waiting:
+        if agency_id not in rosters:
+            rosters[agency_id] = load_roster(agency_id, now=now)
+        roster, members = rosters[agency_id]
+        with transaction.atomic():
+            task = (
+                Task.objects.select_for_update(of=("self",))
+                .select_related("client", "category")
+                .get(pk=task_id)
+            )
+            if task.assignee_id is not None or task.status not in ROUTABLE:
+                continue
+            decision = core.decide(roster, job_for(task), now_ts=now.timestamp())
+            if decision.assignee is None:
+                continue
+            _apply(None, task, decision, members, record_none=False)
+            roster.add_task(
+                decision.assignee,
+                due_ts=task.due_at.timestamp() if task.due_at else None,
+                minutes=minutes_of(task),
+            )
             assigned += 1
     return assigned
 
@@ -501,3 +548,26 @@ def discard_rebalance(member: Member, proposal: RebalanceProposal) -> None:
         locked.status = RebalanceProposal.Status.DISCARDED
         locked.decided_at = timezone.now()
         locked.save(update_fields=["status", "decided_at"])
+
+
+# --- agency rules ----------------------------------------------------------------------
+
+
+def set_category_team(member: Member, category: Category, *, members: Iterable[Member]) -> None:
+    """Tasks of ``category`` go only to ``members`` when routing chooses (none: anyone).
+    Only managers set rules; everyone named must be an active member of the agency."""
+    member.require_manager()
+    chosen = list(members)
+    member.require_same_agency(category, *chosen)
+    if any(not m.is_active for m in chosen):
+        raise ValidationError({"members": _("Only active members can take tasks.")})
+    with transaction.atomic():
+        CategoryRoute.objects.filter(category=category).exclude(member__in=chosen).delete()
+        existing = set(
+            CategoryRoute.objects.filter(category=category).values_list("member_id", flat=True)
+        )
+        CategoryRoute.objects.bulk_create(
+            CategoryRoute(agency_id=member.agency_id, category=category, member=m)
+            for m in chosen
+            if m.pk not in existing
+        )

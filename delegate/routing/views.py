@@ -3,6 +3,8 @@ or discard) and routing one task on demand. Views parse, call one service, rende
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -10,10 +12,11 @@ from django.shortcuts import redirect, render
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
-from delegate.access import access_rebalance, access_task
+from delegate.access import access_category, access_member, access_rebalance, access_task
 from delegate.agencies.models import Member
 from delegate.routing import services
-from delegate.routing.models import RebalanceProposal
+from delegate.routing.models import CategoryRoute, RebalanceProposal
+from delegate.tasks.models import Category
 from delegate.tasks.views import _post_only, staff_view
 
 
@@ -95,3 +98,35 @@ def route(request: HttpRequest, task_id: str) -> HttpResponse:
     else:
         messages.success(request, _("Routing assigned the task."))
     return redirect("tasks:detail", task_id=task.pk)
+
+
+@staff_view(manager=True)
+def rules(request: HttpRequest) -> HttpResponse:
+    """Agency rules: which members take which category (VIP clients always go to senior
+    assistants when routing chooses)."""
+    member = _member(request)
+    if request.method == "POST":
+        category = access_category(member, request.POST.get("category"))
+        chosen = [access_member(member, pk) for pk in request.POST.getlist("members")]
+        try:
+            services.set_category_team(member, category, members=chosen)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("Rule saved."))
+        return redirect("routing:rules")
+    taken: dict[Any, set[Any]] = {}
+    for category_id, member_id in CategoryRoute.objects.filter(
+        agency_id=member.agency_id
+    ).values_list("category_id", "member_id"):
+        taken.setdefault(category_id, set()).add(member_id)
+    assistants = list(
+        Member.objects.filter(agency_id=member.agency_id, is_active=True, profile__isnull=False)
+        .select_related("user")
+        .order_by("user__name")
+    )
+    rows = [
+        {"category": c, "members": [(m, m.pk in taken.get(c.pk, set())) for m in assistants]}
+        for c in Category.objects.filter(agency_id=member.agency_id)
+    ]
+    return render(request, "routing/rules.html", {"rows": rows})

@@ -220,3 +220,41 @@ def test_waiting_tasks_are_routed_again_when_someone_can_take_them(team: Team) -
     assert task.assignee == cast.eve
     # One note from the first attempt; the retries that found nobody added none.
     assert TaskEvent.objects.filter(task=task, kind=TaskEvent.Kind.NOTE).count() == 1
+
+
+def test_public_holidays_of_the_assistants_region_count(team: Team) -> None:
+    # Epiphany (6 January 2027, a Wednesday) is a holiday in Bavaria, where bob lives.
+    agency_services.update_profile(team.cast.alice, team.cast.bob, holiday_region="DE-BY")
+    epiphany = dt.datetime(2027, 1, 6, 10, 0, tzinfo=dt.UTC)
+    task = triaged_task(team)
+    task_services.update_task(team.cast.dora, task, due_at=epiphany + dt.timedelta(hours=4))
+    decision = services.route_task(None, task, now=epiphany)
+    assert decision is not None and decision.step == "backup"
+    assert decision.reasons[0].params["why"] == "no_time"
+
+
+def test_a_full_primary_passes_the_task_on(team: Team) -> None:
+    agency_services.update_profile(team.cast.alice, team.cast.bob, max_open_tasks=1)
+    task = triaged_task(team)  # bob already has the cast's task
+    decision = services.route_task(None, task, now=NOW)
+    assert decision is not None and decision.step == "backup"
+    assert decision.reasons[0].params["why"] == "too_many_tasks"
+
+
+def test_an_absence_starts_on_the_assistants_own_calendar(team: Team) -> None:
+    # Bob lives in Manila; his absence starts on 2 December there, which begins at
+    # 16:00 UTC on the 1st.
+    cast = team.cast
+    agency_services.update_profile(cast.alice, cast.bob, time_zone="Asia/Manila")
+    agency_services.add_absence(
+        cast.alice,
+        cast.bob,
+        starts_on=dt.date(2026, 12, 2),
+        ends_on=dt.date(2026, 12, 4),
+        stand_in=cast.eve,
+    )
+    assert services.move_tasks_of_absent(now=NOW) == services.Moved(0, 0)  # 18:00 there
+    later = NOW + dt.timedelta(hours=7)  # 01:00 on the 2nd in Manila
+    assert services.move_tasks_of_absent(now=later).moved == 1
+    cast.task.refresh_from_db()
+    assert cast.task.assignee == cast.eve

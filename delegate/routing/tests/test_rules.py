@@ -50,9 +50,7 @@ def test_vip_clients_go_to_senior_assistants(team: Team) -> None:
     assert task.assignee == team.cast.eve
 
 
-def test_a_dispatcher_sets_a_category_team_on_the_rules_page(
-    team: Team, finance: Category
-) -> None:
+def test_a_dispatcher_sets_a_category_team_on_the_rules_page(team: Team, finance: Category) -> None:
     http = team.cast.login(team.cast.dora)
     page = http.get(RULES)
     assert page.status_code == 200

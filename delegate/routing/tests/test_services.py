@@ -258,3 +258,15 @@ def test_an_absence_starts_on_the_assistants_own_calendar(team: Team) -> None:
     assert services.move_tasks_of_absent(now=later).moved == 1
     cast.task.refresh_from_db()
     assert cast.task.assignee == cast.eve
+
+
+def test_muted_imports_and_demo_data_queue_no_routing(
+    team: Team, django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    task = task_services.create_task(
+        team.cast.dora, client=team.cast.acme, title="Imported", channel=Task.Channel.EMAIL
+    )
+    DBTaskResult.objects.all().delete()
+    with django_capture_on_commit_callbacks(execute=True), task_services.notifications_muted():
+        task_services.change_status(None, task, to=Task.Status.TRIAGED)
+    assert not DBTaskResult.objects.exists()

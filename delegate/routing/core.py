@@ -168,6 +168,26 @@ def working_minutes(assistant: Assistant, *, epoch: float, slots: int) -> np.nda
     return minutes
 
 
+@functools.lru_cache(maxsize=4096)
+def _cumulative_minutes(
+    time_zone: str,
+    holiday_region: str,
+    hours: tuple[Block, ...],
+    absences: tuple[Away, ...],
+    epoch: float,
+    slots: int,
+) -> np.ndarray:
+    """Cumulative working minutes per slot, shared by everyone with the same hours, zone,
+    region and absences (most of a large team): computed once per slot of time."""
+    probe = Assistant(
+        "", "", "", time_zone=time_zone, holiday_region=holiday_region, hours=hours,
+        absences=absences,
+    )  # fmt: skip
+    cumulative = np.cumsum(working_minutes(probe, epoch=epoch, slots=slots))
+    cumulative.setflags(write=False)  # shared between rosters
+    return cumulative
+
+
 def _is_off(assistant: Assistant, day: dt.date) -> bool:
     if any(away.starts_on <= day <= away.ends_on for away in assistant.absences):
         return True
@@ -215,8 +235,6 @@ class Roster:
         self.level = np.array([LEVELS.get(a.level, 1) for a in self.assistants], dtype=np.int8)
         self.capacity = np.array([a.capacity_minutes for a in self.assistants], dtype=np.float64)
         self.max_open = np.array([a.max_open_tasks for a in self.assistants], dtype=np.int64)
-        self.open_count = np.zeros(n, dtype=np.int64)
-        self.open_minutes = np.zeros(n, dtype=np.float64)
         self.skill_levels: dict[str, np.ndarray] = {}
         self.speaks: dict[str, np.ndarray] = {}
         for i, a in enumerate(self.assistants):
@@ -227,8 +245,13 @@ class Roster:
         # work_cum[i, s]: minutes assistant i works in slots [0, s).
         self.work_cum = np.zeros((n, self.slots + 1), dtype=np.float32)
         for i, a in enumerate(self.assistants):
-            np.cumsum(
-                working_minutes(a, epoch=self.epoch, slots=self.slots), out=self.work_cum[i, 1:]
+            self.work_cum[i, 1:] = _cumulative_minutes(
+                a.time_zone,
+                a.holiday_region,
+                tuple(sorted(a.hours, key=lambda b: (b.weekday, b.starts_at))),
+                tuple(a.absences),
+                self.epoch,
+                self.slots,
             )
         self._category_masks = {
             category: np.array([a.id in members for a in self.assistants], dtype=bool)
@@ -237,21 +260,23 @@ class Roster:
         self.set_now(now)
         # due_cum[i, s]: minutes of i's open work due in slot s or earlier (overdue work
         # counts in slot 0; work without a deadline only in open_minutes).
-        per_slot = np.zeros((n, self.slots + 1), dtype=np.float32)
-        rows, cols, weights = [], [], []
+        holders, dues, minutes = [], [], []
+        index = self.index
         for task in open_tasks:
-            holder = self.index.get(task.assignee)
-            if holder is None:
-                continue
-            self.open_count[holder] += 1
-            self.open_minutes[holder] += task.minutes
-            if task.due_ts is not None:
-                rows.append(holder)
-                cols.append(self.slot_of(task.due_ts))
-                weights.append(task.minutes)
-        np.add.at(
-            per_slot, (np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64)), weights
-        )
+            holder = index.get(task.assignee)
+            if holder is not None:
+                holders.append(holder)
+                dues.append(np.nan if task.due_ts is None else task.due_ts)
+                minutes.append(task.minutes)
+        who = np.array(holders, dtype=np.int64)
+        weight = np.array(minutes, dtype=np.float64)
+        self.open_count = np.bincount(who, minlength=n).astype(np.int64)
+        self.open_minutes = np.bincount(who, weights=weight, minlength=n)
+        due = np.array(dues, dtype=np.float64)
+        dated = ~np.isnan(due)
+        cols = np.clip((due[dated] - self.epoch) // SLOT_SECONDS, 0, self.slots).astype(np.int64)
+        per_slot = np.zeros((n, self.slots + 1), dtype=np.float32)
+        np.add.at(per_slot, (who[dated], cols), weight[dated])
         self.due_cum = np.cumsum(per_slot, axis=1)
 
     def set_now(self, now: dt.datetime) -> None:

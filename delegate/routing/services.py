@@ -398,9 +398,11 @@ def _email_dispatchers(task: Task, kind: str) -> None:
 
 
 def open_alerts(member: Member, *, now: dt.datetime | None = None) -> list[RoutingAlert]:
-    """Alerts of the last day on tasks still open, for the dispatcher board."""
+    """Alerts of the last day whose cause is still there (nobody has the task; it is
+    assigned but not started; the away assignee still has it), for the dispatcher board."""
     member.require_manager()
     now = _now(now)
+    kind = RoutingAlert.Kind
     return list(
         RoutingAlert.objects.filter(
             agency_id=member.agency_id,
@@ -408,8 +410,9 @@ def open_alerts(member: Member, *, now: dt.datetime | None = None) -> list[Routi
             task__status__in=Task.OPEN_STATUSES,
         )
         .filter(
-            Q(kind=RoutingAlert.Kind.UNASSIGNED, task__assignee__isnull=True)
-            | ~Q(kind=RoutingAlert.Kind.UNASSIGNED)
+            Q(kind=kind.UNASSIGNED, task__assignee__isnull=True)
+            | Q(kind=kind.NOT_STARTED, task__status=Task.Status.ASSIGNED)
+            | Q(kind=kind.ABSENT_UNMOVED, task__assignee__isnull=False)
         )
         .select_related("task__client", "task__assignee__user")
         .order_by("task__due_at")[:50]

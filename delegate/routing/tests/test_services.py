@@ -202,6 +202,10 @@ def test_deadline_alerts_reach_the_dispatchers_once(team: Team) -> None:
     assert len(mail.outbox) == 4
     assert not RoutingAlert.objects.filter(task=later).exists()
     assert [a.task for a in services.open_alerts(cast.dora, now=NOW)] == [started_late, waiting]
+    # Once the cause is gone the board stops listing the alert.
+    task_services.change_status(cast.eve, started_late, to=Task.Status.IN_PROGRESS)
+    task_services.assign_task(cast.dora, waiting, assistant=cast.eve)
+    assert services.open_alerts(cast.dora, now=NOW) == []
 
 
 def test_waiting_tasks_are_routed_again_when_someone_can_take_them(team: Team) -> None:

@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 
 from delegate.agencies.models import Absence, AssistantProfile, Member
 from delegate.clients.models import Client, ClientTeamMember
-from delegate.routing import batch, core
+from delegate.routing import batch, core, simulation
 from delegate.routing.models import CategoryRoute, RebalanceProposal, RoutingAlert
 from delegate.tasks.models import Category, Task, TaskEvent
 from delegate.tasks.services import assign_task, record_event
@@ -574,3 +574,57 @@ def set_category_team(member: Member, category: Category, *, members: Iterable[M
             for m in chosen
             if m.pk not in existing
         )
+
+
+# --- simulation from the agency's own history ------------------------------------------
+
+
+def scenario_from_agency(member: Member, *, day: dt.date) -> simulation.Scenario:
+    """The agency's team as it is now and the tasks created on ``day`` (UTC), as a
+    scenario for ``simulation.compare``. Tasks without a deadline get a working week;
+    without an estimate, ``core.DEFAULT_MINUTES``."""
+    member.require_manager()
+    start = dt.datetime.combine(day, dt.time(0), tzinfo=dt.UTC)
+    roster, _members = load_roster(member.agency_id, now=start)
+    for a in roster.assistants:
+        a.agency_id = "sim"
+    known = set(roster.ids)
+    teams: dict[Any, list[str]] = {}
+    for client_id, member_id in ClientTeamMember.objects.filter(
+        agency_id=member.agency_id
+    ).values_list("client_id", "member_id"):
+        teams.setdefault(client_id, []).append(str(member_id))
+    clients = {
+        str(c.pk): simulation.ClientSpec(
+            str(c.pk),
+            c.language,
+            str(c.primary_assistant_id) if c.primary_assistant_id else None,
+            str(c.backup_assistant_id) if c.backup_assistant_id else None,
+            c.service_level == Client.ServiceLevel.VIP,
+            tuple(m for m in teams.get(c.pk, []) if m in known),
+        )
+        for c in Client.objects.filter(agency_id=member.agency_id)
+    }
+    tasks = (
+        Task.objects.filter(
+            agency_id=member.agency_id,
+            created_at__gte=start,
+            created_at__lt=start + dt.timedelta(days=1),
+        )
+        .prefetch_related("required_skills")
+        .order_by("created_at")
+    )
+    arrivals = [
+        simulation.Arrival(
+            str(t.pk),
+            str(t.client_id),
+            t.created_at.timestamp(),
+            (t.due_at or t.created_at + dt.timedelta(days=core.NO_DEADLINE_DAYS)).timestamp(),
+            minutes_of(t),
+            tuple(sorted(s.slug for s in t.required_skills.all())),
+        )
+        for t in tasks
+    ]
+    return simulation.Scenario(
+        f"{member.agency.name}, {day.isoformat()}", start, 48, roster.assistants, clients, arrivals
+    )

@@ -4,13 +4,15 @@ Pure Python on top of ``core`` (no database). Time moves in slots of
 ``core.SLOT_SECONDS``. Tasks arrive, are routed at once (round robin: to the next person
 in a fixed rotation, whoever they are; Delegate: ``core.decide`` on the live load, with
 tasks nobody can take retried every slot) and are worked by their assignee during their
-working hours, earliest deadline first. Someone without a task's skill takes twice as
+working hours, earliest deadline first. Someone without a task's skills takes twice as
 long, someone without the client's language too; someone away does no work.
 
 The shipped scenario (``shipped_scenario``) is synthetic and seeded: a Tuesday with a
 team in Berlin, New York and Manila (a public holiday there), one assistant away with a
 named stand-in, clients in German and English with primaries, backups and VIPs, and
-tasks that need one skill each.
+tasks that need one skill each. ``scenario_to_json``/``scenario_from_json`` write and read
+scenarios as JSON, so an agency's own history (``services.scenario_from_agency``) can be
+exported, edited and replayed.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import random
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -32,8 +35,8 @@ SKILLS = ("bookkeeping", "travel", "calendar", "social-media", "research", "supp
 class ClientSpec:
     id: str
     language: str
-    primary: str
-    backup: str
+    primary: str | None
+    backup: str | None
     is_vip: bool = False
     team: tuple[str, ...] = ()
 
@@ -45,7 +48,7 @@ class Arrival:
     arrives_ts: float
     due_ts: float
     minutes: int
-    skill: str
+    skills: tuple[str, ...]
 
 
 @dataclass
@@ -105,7 +108,7 @@ class Simulator:
         client = self.scenario.clients[arrival.client]
         return core.Job(
             agency_id=self.roster.agency_id,
-            required_skills=(arrival.skill,),
+            required_skills=arrival.skills,
             language=client.language,
             due_ts=arrival.due_ts,
             minutes=arrival.minutes,
@@ -118,7 +121,7 @@ class Simulator:
     def effort(self, arrival: Arrival, person: str) -> float:
         """Minutes the person needs: longer without the skill or the language."""
         a = self.people[person]
-        factor = 1.0 if a.skills.get(arrival.skill, 0) > 0 else 2.0
+        factor = 1.0 if all(a.skills.get(s, 0) > 0 for s in arrival.skills) else 2.0
         if self.scenario.clients[arrival.client].language not in a.languages:
             factor *= 2.0
         return arrival.minutes * factor
@@ -313,7 +316,122 @@ def shipped_scenario(seed: int = 7) -> Scenario:
                 arrives_ts=arrives.timestamp(),
                 due_ts=(arrives + dt.timedelta(hours=within)).timestamp(),
                 minutes=rng.choice((15, 20, 30, 45, 60)),
-                skill=rng.choice(SKILLS),
+                skills=(rng.choice(SKILLS),),
             )
         )
-    return Scenario("shipped: Tuesday 8 December 2026", start, 48, assistants, clients, arrivals)
+    name = f"shipped: Tuesday 8 December 2026 (seed {seed})"
+    return Scenario(name, start, 48, assistants, clients, arrivals)
+
+
+# --- scenarios as JSON -------------------------------------------------------------------
+
+
+def _hm(value: dt.time) -> str:
+    return value.strftime("%H:%M")
+
+
+def scenario_to_json(scenario: Scenario) -> dict[str, object]:
+    return {
+        "name": scenario.name,
+        "start": scenario.start.isoformat(),
+        "hours": scenario.hours,
+        "assistants": [
+            {
+                "id": a.id,
+                "name": a.name,
+                "level": a.level,
+                "time_zone": a.time_zone,
+                "holiday_region": a.holiday_region,
+                "languages": sorted(a.languages),
+                "skills": dict(a.skills),
+                "hours": [[b.weekday, _hm(b.starts_at), _hm(b.ends_at)] for b in a.hours],
+                "absences": [
+                    [w.starts_on.isoformat(), w.ends_on.isoformat(), w.stand_in] for w in a.absences
+                ],
+                "capacity_minutes": a.capacity_minutes,
+                "max_open_tasks": a.max_open_tasks,
+            }
+            for a in scenario.assistants
+        ],
+        "clients": [
+            {
+                "id": c.id,
+                "language": c.language,
+                "primary": c.primary,
+                "backup": c.backup,
+                "is_vip": c.is_vip,
+                "team": list(c.team),
+            }
+            for c in scenario.clients.values()
+        ],
+        "arrivals": [
+            {
+                "id": t.id,
+                "client": t.client,
+                "arrives_at": dt.datetime.fromtimestamp(t.arrives_ts, dt.UTC).isoformat(),
+                "due_at": dt.datetime.fromtimestamp(t.due_ts, dt.UTC).isoformat(),
+                "minutes": t.minutes,
+                "skills": list(t.skills),
+            }
+            for t in scenario.arrivals
+        ],
+    }
+
+
+def scenario_from_json(data: dict[str, Any]) -> Scenario:
+    def ts(value: str) -> float:
+        return dt.datetime.fromisoformat(value).timestamp()
+
+    assistants = [
+        core.Assistant(
+            id=a["id"],
+            name=a.get("name", a["id"]),
+            agency_id="sim",
+            level=a.get("level", "regular"),
+            time_zone=a.get("time_zone", "Europe/Berlin"),
+            holiday_region=a.get("holiday_region", ""),
+            languages=frozenset(a.get("languages", ())),
+            skills={str(k): int(v) for k, v in a.get("skills", {}).items()},
+            hours=tuple(
+                core.Block(int(d), dt.time.fromisoformat(b), dt.time.fromisoformat(e))
+                for d, b, e in a.get("hours", ())
+            ),
+            absences=tuple(
+                core.Away(dt.date.fromisoformat(b), dt.date.fromisoformat(e), stand_in)
+                for b, e, stand_in in a.get("absences", ())
+            ),
+            capacity_minutes=float(a.get("capacity_minutes", 2400)),
+            max_open_tasks=int(a.get("max_open_tasks", 25)),
+        )
+        for a in data["assistants"]
+    ]
+    clients = {
+        c["id"]: ClientSpec(
+            c["id"],
+            c.get("language", ""),
+            c.get("primary"),
+            c.get("backup"),
+            bool(c.get("is_vip")),
+            tuple(c.get("team", ())),
+        )
+        for c in data["clients"]
+    }
+    arrivals = [
+        Arrival(
+            t["id"],
+            t["client"],
+            ts(t["arrives_at"]),
+            ts(t["due_at"]),
+            int(t["minutes"]),
+            tuple(t.get("skills", ())),
+        )
+        for t in data["arrivals"]
+    ]
+    return Scenario(
+        data.get("name", "scenario"),
+        dt.datetime.fromisoformat(data["start"]),
+        int(data.get("hours", 48)),
+        assistants,
+        clients,
+        arrivals,
+    )

@@ -274,3 +274,14 @@ def test_muted_imports_and_demo_data_queue_no_routing(
     with django_capture_on_commit_callbacks(execute=True), task_services.notifications_muted():
         task_services.change_status(None, task, to=Task.Status.TRIAGED)
     assert not DBTaskResult.objects.exists()
+
+
+def test_the_periodic_job_is_registered_and_runs(team: Team) -> None:
+    from delegate.core.scheduler import autodiscover
+    from delegate.routing.jobs import keep_routing_right
+
+    job = next(j for j in autodiscover() if j.name == "routing.keep_right")
+    assert job.task_path == "delegate.routing.jobs.keep_routing_right"
+    assert job.every_seconds == 600
+    result = keep_routing_right.call()
+    assert set(result) == {"moved", "kept", "routed", "alerts"}

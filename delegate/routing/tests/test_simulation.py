@@ -30,7 +30,9 @@ def _scenario() -> Scenario:
     ]  # fmt: skip
     clients = {"c": ClientSpec("c", "de", primary="pia", backup="sam")}
     at = (START + dt.timedelta(hours=9)).timestamp()  # 10:00 in Berlin
-    arrivals = [Arrival(f"t{n}", "c", at + n * 60, at + 4 * 3600, 30, "travel") for n in range(2)]
+    arrivals = [
+        Arrival(f"t{n}", "c", at + n * 60, at + 4 * 3600, 30, ("travel",)) for n in range(2)
+    ]
     return Scenario("tiny", START, 24, people, clients, arrivals)
 
 
@@ -57,3 +59,14 @@ def test_the_command_prints_both_policies_and_a_json_line() -> None:
     assert sla_row.count("%") == 2
     gain = (figures["sla_delegate"] - figures["sla_round_robin"]) * 100
     assert abs(figures["sla_gain_pp"] - gain) < 0.2
+
+
+def test_a_scenario_survives_a_round_trip_through_json() -> None:
+    from delegate.routing.simulation import scenario_from_json, scenario_to_json, shipped_scenario
+
+    shipped = shipped_scenario()
+    again = scenario_from_json(json.loads(json.dumps(scenario_to_json(shipped))))
+    assert scenario_to_json(again) == scenario_to_json(shipped)
+    first = Simulator(shipped).run("delegate", delegate_routing)
+    second = Simulator(again).run("delegate", delegate_routing)
+    assert (first.sla, first.utilisation) == (second.sla, second.utilisation)

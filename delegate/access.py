@@ -21,6 +21,7 @@ from django.http import Http404
 
 from delegate.agencies.models import Absence, Member, Skill
 from delegate.clients.models import Client, ClientTeamMember, Contact
+from delegate.routing.models import RebalanceProposal
 from delegate.tasks.models import Attachment, Category, Message, Task, TaskEvent
 
 Actor = Member | Contact
@@ -203,6 +204,19 @@ def access_attachment(actor: Actor, attachment_id: Any) -> Attachment:
         return attachments.get(pk=_uuid(attachment_id))
     except Attachment.DoesNotExist:
         raise Http404("No such attachment") from None
+
+
+def access_rebalance(member: Member, proposal_id: Any, *, write: bool = False) -> RebalanceProposal:
+    """A rebalance proposal of the member's agency; only managers see them (403 for
+    assistants of the agency, 404 for everyone outside it)."""
+    try:
+        proposal = RebalanceProposal.objects.select_related("created_by__user").get(
+            pk=_uuid(proposal_id), agency_id=member.agency_id
+        )
+    except RebalanceProposal.DoesNotExist:
+        raise Http404("No such proposal") from None
+    member.require_manager()
+    return proposal
 
 
 def role_on_task(actor: Actor | None, task: Task) -> str:

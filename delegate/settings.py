@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "delegate.clients",
     "delegate.tasks",
     "delegate.triage",
+    "delegate.routing",
     "delegate.portal",
     "delegate.api",
 ]

@@ -10,6 +10,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("delegate.tasks.urls")),
     path("", include("delegate.triage.urls")),
+    path("", include("delegate.routing.urls")),
     path("manage/", include("delegate.clients.urls")),
     path("team/", include("delegate.agencies.urls")),
     path("portal/", include("delegate.portal.urls")),

@@ -126,6 +126,9 @@ class TaskPatch(Body):
     category: UUID | None = None
     required_skills: list[UUID] = Field(UNSET, max_length=50)
     assignee: UUID | None = None
+    assignee_reason: str = Field(
+        UNSET, max_length=200, description="Why (recorded on the assignment event)"
+    )
     status: TaskStatus = Field(UNSET)
     status_note: str = Field(UNSET, max_length=500)
 

@@ -178,6 +178,12 @@ class AssignForm(forms.Form):
         required=False,
         empty_label=_("Nobody (unassign)"),
     )
+    reason = forms.CharField(
+        label=_("Reason"),
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"placeholder": _("Reason (optional)")}),
+    )
 
     def __init__(self, member: Member, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -431,11 +431,13 @@ def describe_event(event: TaskEvent) -> str:
         return line
     if kind == TaskEvent.Kind.ASSIGNED:
         if data.get("to"):
-            return _("%(actor)s assigned the task to %(name)s.") % {
+            line = _("%(actor)s assigned the task to %(name)s.") % {
                 "actor": actor,
                 "name": data.get("to_name") or "?",
             }
-        return _("%(actor)s removed the assignee.") % {"actor": actor}
+        else:
+            line = _("%(actor)s removed the assignee.") % {"actor": actor}
+        return line + _why(data)
     if kind == TaskEvent.Kind.UPDATED:
         fields = ", ".join(_field_label(name) for name in sorted(data))
         return _("%(actor)s changed %(fields)s.") % {"actor": actor, "fields": fields}
@@ -444,6 +446,10 @@ def describe_event(event: TaskEvent) -> str:
             return _("%(actor)s wrote a message.") % {"actor": actor}
         return _("%(actor)s replied to the client.") % {"actor": actor}
     if kind == TaskEvent.Kind.NOTE:
+        if "routing" in data or "routing_alert" in data:
+            from delegate.routing.reasons import describe_note
+
+            return describe_note(data)
         return _("%(actor)s added an internal note.") % {"actor": actor}
     if kind == TaskEvent.Kind.ATTACHMENT:
         return _("%(actor)s attached %(filename)s.") % {
@@ -451,6 +457,33 @@ def describe_event(event: TaskEvent) -> str:
             "filename": data.get("filename", ""),
         }
     return f"{actor}: {event.get_kind_display()}"
+
+
+def _why(data: dict[str, Any]) -> str:
+    """Routing's reasons, or the reason a person gave, after an assignment line."""
+    if isinstance(data.get("routing"), dict):
+        from delegate.routing.reasons import explain
+
+        return " " + explain(data["routing"])
+    reason = data.get("reason")
+    if reason and reason not in ("routing", "absence", "rebalance"):
+        return " " + _("Reason: %(reason)s") % {"reason": reason}
+    return ""
+
+
+def routing_reason(task: Task) -> str:
+    """Why the current assignee has the task, if routing chose them."""
+    if task.assignee_id is None:
+        return ""
+    last = (
+        TaskEvent.objects.filter(agency_id=task.agency_id, task=task, kind=TaskEvent.Kind.ASSIGNED)
+        .order_by("-created_at", "-id")
+        .values_list("data", flat=True)
+        .first()
+    )
+    if not isinstance(last, dict) or last.get("to") != str(task.assignee_id):
+        return ""
+    return _why(last).strip()
 
 
 def activity(task: Task, *, limit: int = 200) -> list[Activity]:

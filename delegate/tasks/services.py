@@ -318,14 +318,27 @@ def _transition(actor: Actor | None, task: Task, *, to: str, note: str = "") -> 
     if note:
         data["note"] = note
     record_event(task, actor=actor, kind=TaskEvent.Kind.STATUS_CHANGED, data=data)
+    if to == Task.Status.TRIAGED and not getattr(_local, "muted", False):
+        # Routing picks an assistant once the task is committed (not for imports and
+        # demo data, which run muted).
+        from delegate.routing.jobs import route_task
+
+        task_id = str(task.pk)
+        transaction.on_commit(lambda: route_task.enqueue(task_id))
 
 
 def assign_task(
-    actor: Actor | None, task: Task, *, assistant: Member | None, reason: str = ""
+    actor: Actor | None,
+    task: Task,
+    *,
+    assistant: Member | None,
+    reason: str = "",
+    details: dict[str, Any] | None = None,
 ) -> Task:
     """Give the task to ``assistant`` (``None`` unassigns). Managers, the system and the
     current assignee (handing over) may assign; the assistant must be an active member
-    of the task's agency. A new or triaged task becomes assigned."""
+    of the task's agency. A new or triaged task becomes assigned. ``details`` go into
+    the event as they are (routing stores its reasons there)."""
     _check_agency(task, actor)
     with transaction.atomic():
         locked = Task.objects.select_for_update().get(pk=task.pk)
@@ -362,6 +375,7 @@ def assign_task(
                 "to": str(assistant.pk) if assistant else None,
                 "to_name": assistant.name if assistant else None,
                 "reason": reason,
+                **(details or {}),
             },
         )
     return locked

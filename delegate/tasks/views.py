@@ -157,6 +157,10 @@ def _detail_context(member: Member, task: Task, **extra: Any) -> dict[str, Any]:
         "now": timezone.now(),
         "targets": [(value, Task.Status(value).label) for value in targets],
         "can_assign": role in ASSIGNERS and task.is_open,
+        "can_route": member.is_manager
+        and task.assignee_id is None
+        and task.status in (Task.Status.NEW, Task.Status.TRIAGED),
+        "routing_reason": queries.routing_reason(task),
         "skills": list(task.required_skills.all()),
         "conversation": list(conversation),
         "attachments": list(attachments),
@@ -295,7 +299,12 @@ def assign(request: HttpRequest, task_id: str) -> HttpResponse:
             request, member, task, _("Choose an active member of the agency."), assign_form=form
         )
     try:
-        assign_task(member, task, assistant=form.cleaned_data["assignee"])
+        assign_task(
+            member,
+            task,
+            assistant=form.cleaned_data["assignee"],
+            reason=form.cleaned_data["reason"].strip(),
+        )
     except ValidationError as exc:
         add_service_errors(form, exc)
         return _summary_refused(request, member, task, "", assign_form=form)
@@ -347,8 +356,11 @@ def attachment(request: HttpRequest, task_id: str, attachment_id: str) -> FileRe
 
 
 def _board(request: HttpRequest, member: Member, *, error: str = "") -> HttpResponse:
+    from delegate.routing.services import open_alerts
+
     now = timezone.now()
     context = {
+        "alerts": open_alerts(member, now=now),
         "sections": queries.board_sections(member, now=now),
         "team": queries.team_load(member, today=timezone.localdate(now)),
         "members": list(agency_members(member)),

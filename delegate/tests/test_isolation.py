@@ -20,6 +20,7 @@ from django.apps import apps
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from delegate.agencies import services as agency_services
+from delegate.routing import services as routing_services
 from delegate.testing import Cast
 
 Kwargs = Callable[[Cast], dict[str, Any]]
@@ -42,6 +43,10 @@ def _category(cast: Cast) -> Any:
         agency=cast.agency_a, slug="isolation", defaults={"name_en": "I", "name_de": "I"}
     )
     return category
+
+
+def _proposal(c: Cast) -> dict[str, Any]:
+    return {"proposal_id": routing_services.propose_rebalance(c.alice).pk}
 
 
 def _task(c: Cast) -> dict[str, Any]:
@@ -72,6 +77,10 @@ TARGETS: dict[str, Kwargs] = {
     "triage:category_edit": lambda c: {"category_id": _category(c).pk},
     "triage:category_delete": lambda c: {"category_id": _category(c).pk},
     "tasks:attachment": lambda c: {"task_id": c.task.pk, "attachment_id": c.attachment.pk},
+    "routing:route": _task,
+    "routing:proposal": _proposal,
+    "routing:apply": _proposal,
+    "routing:discard": _proposal,
     "portal:task": _task,
     "portal:reply": _task,
     "portal:cancel": _task,
@@ -94,7 +103,7 @@ TARGETS: dict[str, Kwargs] = {
 }
 
 # Tenant data whose change would show a leak.
-SNAPSHOT_APPS = ("accounts", "agencies", "clients", "tasks", "triage", "api")
+SNAPSHOT_APPS = ("accounts", "agencies", "clients", "tasks", "triage", "routing", "api")
 
 
 def id_routes() -> Iterator[tuple[str, list[str]]]:

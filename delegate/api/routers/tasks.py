@@ -174,6 +174,7 @@ def update_task(request: HttpRequest, task_id: UUID, payload: TaskPatch) -> Task
     changes = set_fields(payload)
     status = changes.pop("status", None)
     note = changes.pop("status_note", None) or ""
+    reason = (changes.pop("assignee_reason", None) or "").strip()
     assign = "assignee" in changes
     assignee_id = changes.pop("assignee", None)
     assignee = access.access_member(member, assignee_id) if assignee_id else None
@@ -187,7 +188,7 @@ def update_task(request: HttpRequest, task_id: UUID, payload: TaskPatch) -> Task
         if changes:
             task = services.update_task(member, task, **changes)
         if assign:
-            task = services.assign_task(member, task, assistant=assignee)
+            task = services.assign_task(member, task, assistant=assignee, reason=reason)
         if status is not None and status != task.status:
             task = services.change_status(member, task, to=status, note=note)
     return task

@@ -188,7 +188,19 @@ def test_the_worker_triages_a_new_task(
             channel=Task.Channel.PORTAL,
         )
     call_command("db_worker", "--batch", "--no-startup-delay", "--interval", "0", verbosity=0)
-    assert DBTaskResult.objects.get().status == "SUCCESSFUL"
+    # Triage ran, and routing after it (the triaged task queued its own job).
+    results = {r.task_path: r.status for r in DBTaskResult.objects.all()}
+    assert results == {
+        "delegate.triage.jobs.triage_task": "SUCCESSFUL",
+        "delegate.routing.jobs.route_task": "SUCCESSFUL",
+    }
     task.refresh_from_db()
-    assert task.status == Task.Status.TRIAGED
+    moves = list(task.events.filter(kind="status_changed").values_list("data__to", flat=True))
+    assert moves == [Task.Status.TRIAGED]
+    # Nobody in the cast has the social-media skill triage asked for: routing leaves the
+    # task with the dispatchers and says why.
+    assert task.status == Task.Status.TRIAGED and task.assignee is None
+    note = task.events.get(kind="note").data["routing"]
+    assert note["reasons"][0]["why"] == "missing_skill"
+    assert note["reasons"][0]["skill"] == "social-media"
     assert task.category is not None and task.category.slug == "social-media"

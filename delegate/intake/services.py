@@ -121,9 +121,7 @@ def process_inbound(inbound_id: Any) -> str | None:
     """Handle one stored message; returns its state afterwards (None if it is gone).
     Safe to run any number of times, concurrently too."""
     with transaction.atomic():
-        inbound = (
-            InboundMessage.objects.select_for_update().filter(pk=inbound_id).first()
-        )
+        inbound = InboundMessage.objects.select_for_update().filter(pk=inbound_id).first()
         if inbound is None:
             return None
         if inbound.state in InboundMessage.SETTLED_STATES:
@@ -357,4 +355,3 @@ def enqueue_stale(*, older_than: timedelta | None = None) -> int:
     for inbound_id in ids:
         _enqueue(inbound_id)
     return len(ids)
-

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import threading
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -32,3 +34,37 @@ def deliver(cast: Cast) -> Deliver:
         return inbound
 
     return deliver_
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[str, int]]:
+    """The real intake SMTP server on a free port, in a thread with its own loop."""
+    from delegate.intake.mail.smtp import start_server
+
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+    holder: dict[str, asyncio.Server] = {}
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+
+        async def main() -> None:
+            holder["server"] = await start_server("127.0.0.1", 0)
+            started.set()
+
+        loop.run_until_complete(main())
+        loop.run_forever()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    assert started.wait(10)
+    port = holder["server"].sockets[0].getsockname()[1]
+    yield "127.0.0.1", port
+
+    async def shutdown() -> None:
+        holder["server"].close()
+        await holder["server"].wait_closed()
+
+    asyncio.run_coroutine_threadsafe(shutdown(), loop).result(10)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(10)

@@ -182,9 +182,7 @@ def test_only_managers_retry(cast: Cast, deliver: Deliver, monkeypatch: pytest.M
     assert db_state(InboundMessage) == before
 
 
-def test_a_dispatcher_creates_the_contact_from_the_quarantine(
-    cast: Cast, deliver: Deliver
-) -> None:
+def test_a_dispatcher_creates_the_contact_from_the_quarantine(cast: Cast, deliver: Deliver) -> None:
     inbound = deliver(mail(sender="Paul Peters <Paul@Acme.test>"))
     services.release_as_new_contact(cast.dora, inbound, client=cast.acme, name="")
     inbound.refresh_from_db()

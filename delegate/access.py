@@ -21,6 +21,7 @@ from django.http import Http404
 
 from delegate.agencies.models import Absence, Member, Skill
 from delegate.clients.models import Client, ClientTeamMember, Contact
+from delegate.intake.models import InboundMessage
 from delegate.tasks.models import Attachment, Category, Message, Task, TaskEvent
 
 Actor = Member | Contact
@@ -203,6 +204,19 @@ def access_attachment(actor: Actor, attachment_id: Any) -> Attachment:
         return attachments.get(pk=_uuid(attachment_id))
     except Attachment.DoesNotExist:
         raise Http404("No such attachment") from None
+
+
+def access_inbound(member: Member, inbound_id: Any, *, write: bool = False) -> InboundMessage:
+    """Inbound messages are for owners and dispatchers: 404 outside the agency, 403 for
+    other roles of it (checked after the lookup, so the id is never confirmed to them)."""
+    try:
+        inbound = InboundMessage.objects.select_related("task", "contact__client").get(
+            pk=_uuid(inbound_id), agency_id=member.agency_id
+        )
+    except InboundMessage.DoesNotExist:
+        raise Http404("No such inbound message") from None
+    member.require_manager()
+    return inbound
 
 
 def role_on_task(actor: Actor | None, task: Task) -> str:

@@ -212,6 +212,8 @@ AUTO_MAIL_MAX_PER_RECIPIENT_PER_HOUR = env_int(
 INTAKE_EMAIL_DOMAINS = [d.lower() for d in env_list("INTAKE_EMAIL_DOMAINS", ["localhost"])]
 INTAKE_SMTP_BIND = env_str("INTAKE_SMTP_BIND", "127.0.0.1:2525")
 INTAKE_MAX_MESSAGE_BYTES = env_int("INTAKE_MAX_MESSAGE_BYTES", 25 * 1024 * 1024, minimum=1024)
+# IMAP mailboxes to poll (comma-separated URLs, see .env.example); empty: none.
+INTAKE_IMAP_MAILBOXES = env_list("INTAKE_IMAP_MAILBOXES", [])
 INTAKE_MAX_ATTACHMENTS = env_int("INTAKE_MAX_ATTACHMENTS", 100, minimum=0)
 # Inbound messages still unprocessed after this many seconds are enqueued again (a worker
 # that died mid-way); the scheduler checks every minute.

@@ -90,7 +90,9 @@ def automatic_reason(msg: Message, envelope_sender: str | None) -> str:
     for name in ("X-Autoreply", "X-Autorespond", "List-Id"):
         if _header(msg, name) is not None:
             return name
-    if envelope_sender is not None and envelope_sender.strip() in ("", "<>"):
+    # The null reverse-path: "<>" from our SMTP server, or the Return-Path a delivering
+    # server wrote into mail we fetch by IMAP.
+    if (envelope_sender or "").strip() == "<>" or _header_str(msg, "Return-Path") == "<>":
         return "empty envelope sender (bounce)"
     if msg.get_content_type() == "multipart/report":
         return "delivery report"

@@ -64,7 +64,7 @@ def _store(envelope: Envelope) -> int:
                 channel=InboundMessage.Channel.EMAIL,
                 raw=raw,
                 recipient=address,
-                envelope_sender=envelope.mail_from or "",
+                envelope_sender=envelope.mail_from or "<>",  # MAIL FROM:<> is a bounce
                 client_hint=route.client,
             )
             stored += 1

@@ -1,14 +1,18 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 from delegate.intake import services
 from delegate.intake.mail.addresses import route_for
 from delegate.intake.models import InboundMessage
+from delegate.intake.tests.imapserver import ImapServer, dovecot
 from delegate.testing import Cast
 
 Deliver = Callable[..., InboundMessage]
@@ -68,3 +72,16 @@ def smtp_server() -> Iterator[tuple[str, int]]:
     asyncio.run_coroutine_threadsafe(shutdown(), loop).result(10)
     loop.call_soon_threadsafe(loop.stop)
     thread.join(10)
+
+
+@pytest.fixture
+def imap_server() -> Iterator[ImapServer]:
+    # Not tmp_path: pytest's temp folders are private to us, and Dovecot's own
+    # processes (as its user) must read the config and write the maildirs.
+    root = Path(tempfile.mkdtemp(prefix="delegate-dovecot-"))
+    root.chmod(0o755)
+    try:
+        with dovecot(root / "server", {"box1": "secret1", "box2": "secret2"}) as server:
+            yield server
+    finally:
+        shutil.rmtree(root, ignore_errors=True)

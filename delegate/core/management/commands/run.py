@@ -69,6 +69,7 @@ PROCESSES: dict[str, Callable[[], list[str]]] = {
     "worker": lambda: manage("db_worker", "--no-reload", "--queue-name", "*"),
     "scheduler": lambda: manage("scheduler"),
     "smtp": lambda: manage("smtp_intake"),
+    "imap": lambda: manage("imap_intake"),
 }
 
 

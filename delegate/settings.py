@@ -214,6 +214,15 @@ INTAKE_SMTP_BIND = env_str("INTAKE_SMTP_BIND", "127.0.0.1:2525")
 INTAKE_MAX_MESSAGE_BYTES = env_int("INTAKE_MAX_MESSAGE_BYTES", 25 * 1024 * 1024, minimum=1024)
 # IMAP mailboxes to poll (comma-separated URLs, see .env.example); empty: none.
 INTAKE_IMAP_MAILBOXES = env_list("INTAKE_IMAP_MAILBOXES", [])
+# SMS: our numbers and the agency each belongs to ("+4915112345678=alpha", comma-separated),
+# and the Twilio-compatible provider (REST base URL, account and auth token).
+INTAKE_SMS_NUMBERS = env_list("INTAKE_SMS_NUMBERS", [])
+TWILIO_API_BASE = env_str("TWILIO_API_BASE", "https://api.twilio.com")
+TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID", "")
+TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN", "")
+# Telegram bots, one per agency: "slug:webhook-secret:bot-token", comma-separated.
+INTAKE_TELEGRAM_BOTS = env_list("INTAKE_TELEGRAM_BOTS", [])
+TELEGRAM_API_BASE = env_str("TELEGRAM_API_BASE", "https://api.telegram.org")
 INTAKE_MAX_ATTACHMENTS = env_int("INTAKE_MAX_ATTACHMENTS", 100, minimum=0)
 # Inbound messages still unprocessed after this many seconds are enqueued again (a worker
 # that died mid-way); the scheduler checks every minute.

@@ -13,6 +13,7 @@ urlpatterns = [
     path("team/", include("delegate.agencies.urls")),
     path("portal/", include("delegate.portal.urls")),
     path("inbound/", include("delegate.intake.urls")),
+    path("hooks/", include("delegate.intake.hooks_urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

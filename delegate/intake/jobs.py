@@ -23,4 +23,14 @@ def enqueue_stale_inbound() -> int:
     return services.enqueue_stale()
 
 
+@task()
+def send_telegram_text(agency_slug: str, chat_id: str, text: str) -> None:
+    """A service message to a chat (the confirmation of a linked chat)."""
+    from delegate.intake.telegram import bot_for_agency, send_message
+
+    bot = bot_for_agency(agency_slug)
+    if bot is not None:
+        send_message(bot, chat_id=chat_id, text=text)
+
+
 register("intake.stale", every=timedelta(minutes=1), task=enqueue_stale_inbound)

@@ -30,11 +30,14 @@ class InboundMessage(UUIDModel):
         ATTACHED = "attached", _("Attached to a task")
         QUARANTINED = "quarantined", _("Quarantined")
         IGNORED = "ignored", _("Ignored (automatic mail)")
+        LINKED = "linked", _("Chat linked to a contact")
         REJECTED = "rejected", _("Rejected")
         FAILED = "failed", _("Failed")
 
     # States in which processing is finished: running the job again changes nothing.
-    SETTLED_STATES = (State.ATTACHED, State.QUARANTINED, State.IGNORED, State.REJECTED)
+    SETTLED_STATES = (
+        State.ATTACHED, State.QUARANTINED, State.IGNORED, State.REJECTED, State.LINKED,
+    )  # fmt: skip
 
     agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="inbound")
     channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
@@ -91,3 +94,38 @@ class InboundMessage(UUIDModel):
     @property
     def is_retryable(self) -> bool:
         return self.state in (self.State.FAILED, self.State.RECEIVED, self.State.PARSED)
+
+
+class OutboundDelivery(models.Model):
+    """A message to a client sent by SMS or Telegram: one row per (event, channel), so
+    a job that runs twice sends once; the provider's id and delivery status."""
+
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE)
+    event = models.ForeignKey("tasks.TaskEvent", on_delete=models.CASCADE, related_name="+")
+    channel = models.CharField(max_length=20, choices=InboundMessage.Channel.choices)
+    recipient = models.CharField(max_length=100)
+    provider_id = models.CharField(max_length=100, blank=True, db_index=True)
+    status = models.CharField(max_length=30, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["event", "channel"], name="uniq_outbound_delivery")
+        ]
+
+
+class TelegramLinkCode(models.Model):
+    """A one-time code a contact sends to the agency's bot to link their chat."""
+
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE)
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+    code = models.CharField(max_length=12)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "code"], name="uniq_telegram_link_code")
+        ]

@@ -34,6 +34,7 @@ class ParsedInbound:
     files: list[InboundFile] = field(default_factory=list)
     files_dropped: int = 0
     automatic_reason: str = ""
+    link_code: str = ""  # a one-time code linking this chat to a contact (Telegram)
 
     @property
     def is_automatic(self) -> bool:

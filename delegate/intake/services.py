@@ -22,13 +22,14 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from delegate.agencies.models import Agency, Member
 from delegate.clients import services as client_services
 from delegate.clients.models import Client, Contact, ContactIdentity
-from delegate.intake.models import InboundMessage
+from delegate.core.models import new_code
+from delegate.intake.models import InboundMessage, OutboundDelivery, TelegramLinkCode
 from delegate.intake.parsed import ParsedInbound
 from delegate.tasks import services as task_services
 from delegate.tasks.models import Task
@@ -112,8 +113,22 @@ def _parse_email(inbound: InboundMessage) -> ParsedInbound:
     )
 
 
+def _parse_sms(inbound: InboundMessage) -> ParsedInbound:
+    from delegate.intake.sms import parse_sms
+
+    return parse_sms(bytes(inbound.raw))
+
+
+def _parse_telegram(inbound: InboundMessage) -> ParsedInbound:
+    from delegate.intake.telegram import parse_update
+
+    return parse_update(bytes(inbound.raw))
+
+
 PARSERS: dict[str, Callable[[InboundMessage], ParsedInbound]] = {
     InboundMessage.Channel.EMAIL: _parse_email,
+    InboundMessage.Channel.SMS: _parse_sms,
+    InboundMessage.Channel.TELEGRAM: _parse_telegram,
 }
 
 
@@ -152,6 +167,8 @@ def _process(inbound: InboundMessage) -> None:
         inbound.state = State.IGNORED
         inbound.note = parsed.automatic_reason[:300]
         return
+    if parsed.link_code and _link_chat(inbound, parsed):
+        return
     contact = resolve_sender(inbound.agency, parsed)
     if contact is None:
         inbound.state = State.QUARANTINED
@@ -178,11 +195,14 @@ def resolve_sender(agency: Agency, parsed: ParsedInbound) -> Contact | None:
     return contact
 
 
-def find_thread(client: Client, parsed: ParsedInbound) -> Task | None:
+def find_thread(
+    client: Client, parsed: ParsedInbound, *, contact: Contact | None = None, channel: str = ""
+) -> Task | None:
     """The task of ``client`` this message continues: one it answers (our Message-IDs,
     or an earlier inbound message's), the task named in the reply address, or the
     ``[CODE]`` token in the subject. Only the client's own tasks can match, so a token
-    copied into another client's mail never reaches a foreign task."""
+    copied into another client's mail never reaches a foreign task. SMS and chat have no
+    threading: there a message continues the sender's task that waits on them."""
     tasks = Task.objects.filter(agency_id=client.agency_id, client=client).exclude(
         status=Task.Status.CANCELLED
     )
@@ -206,6 +226,12 @@ def find_thread(client: Client, parsed: ParsedInbound) -> Task | None:
         task = tasks.filter(code=code).first()
         if task is not None:
             return task
+    if contact is not None and channel != InboundMessage.Channel.EMAIL:
+        return (
+            tasks.filter(requester=contact, status=Task.Status.WAITING_ON_CLIENT)
+            .order_by("-status_changed_at")
+            .first()
+        )
     return None
 
 
@@ -230,7 +256,8 @@ def _deliver(
         text += "\n\n" + _("[%(count)s more attachment(s) kept in the original message only]") % {
             "count": dropped
         }
-    task = find_thread(client, parsed)
+    contact = actor if isinstance(actor, Contact) else requester
+    task = find_thread(client, parsed, contact=contact, channel=channel)
     if task is not None:
         message = task_services.post_message(
             actor, task, text=text or "-", html=parsed.html, channel=channel, files=files
@@ -355,3 +382,86 @@ def enqueue_stale(*, older_than: timedelta | None = None) -> int:
     for inbound_id in ids:
         _enqueue(inbound_id)
     return len(ids)
+
+
+# --- Telegram chats linked from the portal --------------------------------------------
+
+LINK_CODE_VALIDITY = timedelta(minutes=30)
+
+
+def create_telegram_link_code(contact: Contact) -> TelegramLinkCode:
+    """A fresh one-time code for ``contact`` to send to the agency's bot; earlier unused
+    codes of the contact stop working."""
+    now = timezone.now()
+    with transaction.atomic():
+        TelegramLinkCode.objects.filter(contact=contact, used_at=None).update(used_at=now)
+        for _attempt in range(5):
+            try:
+                with transaction.atomic():
+                    return TelegramLinkCode.objects.create(
+                        agency_id=contact.agency_id,
+                        contact=contact,
+                        code=new_code(),
+                        expires_at=now + LINK_CODE_VALIDITY,
+                    )
+            except IntegrityError:
+                continue
+    raise RuntimeError("no free link code")
+
+
+def _link_chat(inbound: InboundMessage, parsed: ParsedInbound) -> bool:
+    """Link the chat to the contact whose valid code it sent; False if the code is not
+    one (then the message is handled like any other)."""
+    link = (
+        TelegramLinkCode.objects.select_for_update()
+        .select_related("contact")
+        .filter(
+            agency_id=inbound.agency_id,
+            code=parsed.link_code,
+            used_at=None,
+            expires_at__gt=timezone.now(),
+        )
+        .first()
+    )
+    if link is None or not parsed.sender_value:
+        return False
+    taken = ContactIdentity.objects.filter(
+        agency_id=inbound.agency_id, kind=ContactIdentity.Kind.TELEGRAM, value=parsed.sender_value
+    ).first()
+    if taken is not None and taken.contact_id != link.contact_id:
+        inbound.state = State.QUARANTINED
+        inbound.note = "chat already linked to another contact"
+        return True
+    if taken is None:
+        ContactIdentity.objects.create(
+            agency_id=inbound.agency_id,
+            contact=link.contact,
+            kind=ContactIdentity.Kind.TELEGRAM,
+            value=parsed.sender_value,
+        )
+    link.used_at = timezone.now()
+    link.save(update_fields=["used_at"])
+    inbound.contact = link.contact
+    inbound.state = State.LINKED
+    inbound.note = f"linked to {link.contact.name}"[:300]
+    chat_id, agency_slug = parsed.sender_value, inbound.agency.slug
+    language = link.contact.effective_language
+    transaction.on_commit(lambda: _confirm_link(agency_slug, chat_id, language))
+    return True
+
+
+def _confirm_link(agency_slug: str, chat_id: str, language: str) -> None:
+    from delegate.intake.jobs import send_telegram_text
+
+    with translation.override(language):
+        text = _("Your chat is linked. Send us your requests here.")
+    send_telegram_text.enqueue(agency_slug, chat_id, text)
+
+
+def record_delivery_status(*, channel: str, provider_id: str, status: str, error: str = "") -> int:
+    """A provider's delivery report (sent, delivered, failed …) for a message we sent."""
+    if not provider_id:
+        return 0
+    return OutboundDelivery.objects.filter(channel=channel, provider_id=provider_id).update(
+        status=status[:30], error=error[:2000], updated_at=timezone.now()
+    )

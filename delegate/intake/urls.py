@@ -11,4 +11,5 @@ urlpatterns = [
     path("<uuid:inbound_id>/retry/", views.retry, name="retry"),
     path("<uuid:inbound_id>/release/", views.release, name="release"),
     path("<uuid:inbound_id>/reject/", views.reject, name="reject"),
+    path("telegram/link/", views.telegram_link, name="telegram_link"),
 ]

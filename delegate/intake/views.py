@@ -12,15 +12,17 @@ from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from delegate.access import access_inbound
 from delegate.agencies.models import Member
-from delegate.core.http import member_required
+from delegate.clients.models import Contact, ContactIdentity
+from delegate.core.http import contact_required, member_required
 from delegate.intake import services
 from delegate.intake.forms import InboundFilterForm, ReleaseForm
 from delegate.intake.mail.addresses import agency_address
 from delegate.intake.models import InboundMessage
+from delegate.intake.telegram import bot_for_agency
 
 PAGE_SIZE = 50
 
@@ -147,3 +149,16 @@ def reject(request: HttpRequest, inbound_id: UUID) -> HttpResponse:
     else:
         messages.success(request, _("The message was rejected."))
     return redirect("intake:list")
+
+
+@contact_required
+@require_http_methods(["GET", "POST"])
+def telegram_link(request: HttpRequest) -> HttpResponse:
+    """A contact links their Telegram chat: a one-time code to send to the bot."""
+    contact: Contact = request.contact  # type: ignore[attr-defined]
+    code = None
+    if request.method == "POST":
+        code = services.create_telegram_link_code(contact)
+    linked = contact.identities.filter(kind=ContactIdentity.Kind.TELEGRAM).exists()
+    context = {"code": code, "linked": linked, "has_bot": bool(bot_for_agency(contact.agency.slug))}
+    return render(request, "intake/telegram_link.html", context)

@@ -29,6 +29,10 @@ logger = logging.getLogger(__name__)
 # task). Registered in the app's ``ready()``; tasks depends on nobody.
 ClientHeaderHook = Callable[["Task", "TaskEvent"], dict[str, str]]
 CLIENT_HEADER_HOOKS: list[ClientHeaderHook] = []
+# Called for every event the notification job handles, e.g. to send a reply by SMS or
+# Telegram when the task came in on that channel; each hook is idempotent itself.
+EventHook = Callable[["TaskEvent"], int]
+EVENT_HOOKS: list[EventHook] = []
 
 
 @dataclass(frozen=True)
@@ -109,6 +113,8 @@ def send_event_notifications(event_id: int) -> int:
         except IntegrityError:
             continue  # delivered already, by an earlier run or another worker
         sent += 1
+    for hook in EVENT_HOOKS:
+        sent += hook(event)
     return sent
 
 

@@ -151,7 +151,7 @@ def _serve(server_class: type[_Server]) -> Iterator[FakeProvider]:
     server = server_class(("127.0.0.1", 0), _Handler)
     fake = FakeProvider(url=f"http://127.0.0.1:{server.server_address[1]}")
     server.fake = fake
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield fake

@@ -373,8 +373,9 @@ def reject_inbound(member: Member, inbound: InboundMessage) -> InboundMessage:
 def enqueue_stale(*, older_than: timedelta | None = None) -> int:
     """Enqueue again every message still unprocessed after a while: its job was lost
     (a worker killed mid-way, a crash between commit and enqueue)."""
-    age = older_than or timedelta(seconds=settings.INTAKE_STALE_SECONDS)
-    cutoff = timezone.now() - age
+    if older_than is None:
+        older_than = timedelta(seconds=settings.INTAKE_STALE_SECONDS)
+    cutoff = timezone.now() - older_than
     stale = InboundMessage.objects.filter(
         Q(state=State.RECEIVED) | Q(state=State.PARSED), received_at__lt=cutoff
     ).values_list("pk", flat=True)[:1000]

@@ -134,28 +134,43 @@ PARSERS: dict[str, Callable[[InboundMessage], ParsedInbound]] = {
 
 def process_inbound(inbound_id: Any) -> str | None:
     """Handle one stored message; returns its state afterwards (None if it is gone).
-    Safe to run any number of times, concurrently too."""
+    Safe to run any number of times, concurrently too.
+
+    Parsing happens before the row lock and the transaction: it can be slow (MMS media
+    are fetched over the network, big HTML is cleaned) and on SQLite a transaction
+    holds the database's only write lock."""
+    inbound = InboundMessage.objects.filter(pk=inbound_id).first()
+    if inbound is None or inbound.state in InboundMessage.SETTLED_STATES:
+        return None if inbound is None else str(inbound.state)
+    parsed: ParsedInbound | None = None
+    parse_error: Exception | None = None
+    try:
+        parsed = parse(inbound)
+    except Exception as exc:
+        parse_error = exc
     with transaction.atomic():
-        inbound = InboundMessage.objects.select_for_update().filter(pk=inbound_id).first()
-        if inbound is None:
+        locked = InboundMessage.objects.select_for_update().filter(pk=inbound_id).first()
+        if locked is None:
             return None
-        if inbound.state in InboundMessage.SETTLED_STATES:
-            return str(inbound.state)
-        inbound.attempts += 1
+        if locked.state in InboundMessage.SETTLED_STATES:
+            return str(locked.state)  # another worker got there first
+        locked.attempts += 1
         try:
+            if parse_error is not None:
+                raise parse_error
+            assert parsed is not None
             with transaction.atomic():
-                _process(inbound)
+                _process(locked, parsed)
         except Exception as exc:
-            logger.exception("intake: processing inbound %s failed", inbound.pk)
-            inbound.state = State.FAILED
-            inbound.error = f"{type(exc).__name__}: {exc}"[:2000]
-        inbound.processed_at = timezone.now()
-        inbound.save()
-        return str(inbound.state)
+            logger.exception("intake: processing inbound %s failed", locked.pk)
+            locked.state = State.FAILED
+            locked.error = f"{type(exc).__name__}: {exc}"[:2000]
+        locked.processed_at = timezone.now()
+        locked.save()
+        return str(locked.state)
 
 
-def _process(inbound: InboundMessage) -> None:
-    parsed = parse(inbound)
+def _process(inbound: InboundMessage, parsed: ParsedInbound) -> None:
     inbound.sender = (parsed.sender_value or parsed.sender_display)[:320]
     inbound.subject = parsed.subject[:300]
     inbound.header_message_id = parsed.message_id[:300]
@@ -323,10 +338,11 @@ def release_to_client(member: Member, inbound: InboundMessage, *, client: Client
     """A dispatcher decides a quarantined message belongs to ``client`` without adding
     the sender as a contact: it becomes a task (or continues one) of that client, with
     the dispatcher as the actor."""
-    member.require_same_agency(client)
+    member.require_manager()
+    member.require_same_agency(inbound, client)
+    parsed = parse(inbound)
     with transaction.atomic():
         locked = _locked_quarantined(member, inbound)
-        parsed = parse(locked)
         _deliver(locked, parsed, actor=member, client=client)
         locked.handled_by = member
         locked.save()
@@ -338,10 +354,11 @@ def release_as_new_contact(
 ) -> InboundMessage:
     """Create a contact of ``client`` with the sender's address, then handle the message
     as theirs; their next messages are recognised."""
-    member.require_same_agency(client)
+    member.require_manager()
+    member.require_same_agency(inbound, client)
+    parsed = parse(inbound)
     with transaction.atomic():
         locked = _locked_quarantined(member, inbound)
-        parsed = parse(locked)
         if not parsed.sender_value:
             raise ValidationError({"name": _("The sender's address is not usable.")})
         kind, value = parsed.sender_kind, [parsed.sender_value]

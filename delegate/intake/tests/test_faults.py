@@ -51,9 +51,7 @@ def _spawn(tmp: Path, *args: str) -> subprocess.Popen[bytes]:
         "LOG_LEVEL": "WARNING",
     }
     manage = str(settings.BASE_DIR / "manage.py")
-    return subprocess.Popen(
-        [sys.executable, manage, *args], env=env, stdout=subprocess.DEVNULL
-    )
+    return subprocess.Popen([sys.executable, manage, *args], env=env, stdout=subprocess.DEVNULL)
 
 
 def _free_port() -> int:

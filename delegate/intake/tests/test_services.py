@@ -220,3 +220,34 @@ def test_quarantine_actions_are_for_managers_of_the_agency(cast: Cast, deliver: 
     with pytest.raises(PermissionDenied):
         services.release_to_client(cast.mallory, inbound, client=cast.globex)
     assert db_state(InboundMessage, Task, Contact) == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_processing_one_message_at_once_make_one_task() -> None:
+    import threading
+
+    from django.db import connections
+
+    from delegate.testing import make_cast
+
+    cast = make_cast()
+    inbound, _new = services.receive(cast.agency_a, channel="email", raw=mail())
+    barrier = threading.Barrier(2)
+    results: list[str | None] = []
+
+    def work() -> None:
+        barrier.wait()
+        try:
+            results.append(services.process_inbound(inbound.pk))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert results == [State.ATTACHED, State.ATTACHED]
+    assert Task.objects.filter(channel="email").count() == 1
+    inbound.refresh_from_db()
+    assert inbound.attempts == 1

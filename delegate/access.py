@@ -22,6 +22,7 @@ from django.http import Http404
 from delegate.agencies.models import Absence, Member, Skill
 from delegate.clients.models import Client, ClientTeamMember, Contact
 from delegate.routing.models import RebalanceProposal
+from delegate.intake.models import InboundMessage
 from delegate.tasks.models import Attachment, Category, Message, Task, TaskEvent
 
 Actor = Member | Contact
@@ -217,6 +218,19 @@ def access_rebalance(member: Member, proposal_id: Any, *, write: bool = False) -
         raise Http404("No such proposal") from None
     member.require_manager()
     return proposal
+
+
+def access_inbound(member: Member, inbound_id: Any, *, write: bool = False) -> InboundMessage:
+    """Inbound messages are for owners and dispatchers: 404 outside the agency, 403 for
+    other roles of it (checked after the lookup, so the id is never confirmed to them)."""
+    try:
+        inbound = InboundMessage.objects.select_related("task", "contact__client").get(
+            pk=_uuid(inbound_id), agency_id=member.agency_id
+        )
+    except InboundMessage.DoesNotExist:
+        raise Http404("No such inbound message") from None
+    member.require_manager()
+    return inbound
 
 
 def role_on_task(actor: Actor | None, task: Task) -> str:

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "delegate.tasks",
     "delegate.triage",
     "delegate.routing",
+    "delegate.intake",
     "delegate.portal",
     "delegate.api",
 ]
@@ -202,6 +203,32 @@ if _email_backend.endswith("filebased.EmailBackend"):
 elif not _email_backend.endswith("smtp.EmailBackend"):
     MAILERS["default"]["OPTIONS"] = {}
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Delegate <delegate@localhost>")
+# Automatic mail (notifications) to one recipient per hour before the breaker holds the
+# rest back: an autoresponder on the other side can never turn into a mail loop.
+AUTO_MAIL_MAX_PER_RECIPIENT_PER_HOUR = env_int(
+    "AUTO_MAIL_MAX_PER_RECIPIENT_PER_HOUR", 30, minimum=1
+)
+
+# --- intake ---------------------------------------------------------------------------
+# Mail to <agency-slug>[+<client code>|+task-<code>]@<domain> is accepted for these domains.
+INTAKE_EMAIL_DOMAINS = [d.lower() for d in env_list("INTAKE_EMAIL_DOMAINS", ["localhost"])]
+INTAKE_SMTP_BIND = env_str("INTAKE_SMTP_BIND", "127.0.0.1:2525")
+INTAKE_MAX_MESSAGE_BYTES = env_int("INTAKE_MAX_MESSAGE_BYTES", 25 * 1024 * 1024, minimum=1024)
+# IMAP mailboxes to poll (comma-separated URLs, see .env.example); empty: none.
+INTAKE_IMAP_MAILBOXES = env_list("INTAKE_IMAP_MAILBOXES", [])
+# SMS: our numbers and the agency each belongs to ("+4915112345678=alpha", comma-separated),
+# and the Twilio-compatible provider (REST base URL, account and auth token).
+INTAKE_SMS_NUMBERS = env_list("INTAKE_SMS_NUMBERS", [])
+TWILIO_API_BASE = env_str("TWILIO_API_BASE", "https://api.twilio.com")
+TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID", "")
+TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN", "")
+# Telegram bots, one per agency: "slug:webhook-secret:bot-token", comma-separated.
+INTAKE_TELEGRAM_BOTS = env_list("INTAKE_TELEGRAM_BOTS", [])
+TELEGRAM_API_BASE = env_str("TELEGRAM_API_BASE", "https://api.telegram.org")
+INTAKE_MAX_ATTACHMENTS = env_int("INTAKE_MAX_ATTACHMENTS", 100, minimum=0)
+# Inbound messages still unprocessed after this many seconds are enqueued again (a worker
+# that died mid-way); the scheduler checks every minute.
+INTAKE_STALE_SECONDS = env_int("INTAKE_STALE_SECONDS", 300, minimum=10)
 
 # --- background work ------------------------------------------------------------------
 TASKS = {

@@ -14,6 +14,8 @@ urlpatterns = [
     path("manage/", include("delegate.clients.urls")),
     path("team/", include("delegate.agencies.urls")),
     path("portal/", include("delegate.portal.urls")),
+    path("inbound/", include("delegate.intake.urls")),
+    path("hooks/", include("delegate.intake.hooks_urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

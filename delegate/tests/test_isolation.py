@@ -65,7 +65,21 @@ def _contact(c: Cast) -> dict[str, Any]:
     return {"contact_id": c.carol.pk}
 
 
+def _inbound(cast: Cast) -> dict[str, Any]:
+    from delegate.intake import services as intake_services
+
+    raw = b"From: stranger@example.org\r\nSubject: Hallo\r\n\r\nBitte helfen.\r\n"
+    inbound, _new = intake_services.receive(cast.agency_a, channel="email", raw=raw)
+    intake_services.process_inbound(inbound.pk)  # quarantined: every action applies
+    return {"inbound_id": inbound.pk}
+
+
 TARGETS: dict[str, Kwargs] = {
+    "intake:detail": _inbound,
+    "intake:raw": _inbound,
+    "intake:retry": _inbound,
+    "intake:release": _inbound,
+    "intake:reject": _inbound,
     "tasks:detail": _task,
     "tasks:reply": _task,
     "tasks:note": _task,
@@ -103,7 +117,7 @@ TARGETS: dict[str, Kwargs] = {
 }
 
 # Tenant data whose change would show a leak.
-SNAPSHOT_APPS = ("accounts", "agencies", "clients", "tasks", "triage", "routing", "api")
+SNAPSHOT_APPS = ("accounts", "agencies", "clients", "tasks", "triage", "routing", "intake", "api")
 
 
 def id_routes() -> Iterator[tuple[str, list[str]]]:

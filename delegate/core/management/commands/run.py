@@ -68,6 +68,8 @@ PROCESSES: dict[str, Callable[[], list[str]]] = {
     "web": gunicorn,
     "worker": lambda: manage("db_worker", "--no-reload", "--queue-name", "*"),
     "scheduler": lambda: manage("scheduler"),
+    "smtp": lambda: manage("smtp_intake"),
+    "imap": lambda: manage("imap_intake"),
 }
 
 
@@ -216,7 +218,7 @@ class Supervisor:
 
 
 class Command(BaseCommand):
-    help = "Run Delegate: web server (gunicorn), background worker and scheduler."
+    help = "Run Delegate: web server (gunicorn), background worker, scheduler and SMTP intake."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument(

@@ -1,0 +1,36 @@
+"""Background jobs for intake. Thin: they take ids and call services."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.tasks import task
+
+from delegate.core.scheduler import register
+from delegate.intake import services
+
+
+@task()
+def process_inbound(inbound_id: str) -> str | None:
+    """Turn one stored inbound message into a task, a reply, a quarantine entry or an
+    ignored automatic mail. Safe to run twice."""
+    return services.process_inbound(inbound_id)
+
+
+@task()
+def enqueue_stale_inbound() -> int:
+    """Re-enqueue messages whose processing job was lost (see ``enqueue_stale``)."""
+    return services.enqueue_stale()
+
+
+@task()
+def send_telegram_text(agency_slug: str, chat_id: str, text: str) -> None:
+    """A service message to a chat (the confirmation of a linked chat)."""
+    from delegate.intake.telegram import bot_for_agency, send_message
+
+    bot = bot_for_agency(agency_slug)
+    if bot is not None:
+        send_message(bot, chat_id=chat_id, text=text)
+
+
+register("intake.stale", every=timedelta(minutes=1), task=enqueue_stale_inbound)

@@ -1,0 +1,114 @@
+"""The SMTP intake server (aiosmtpd).
+
+Recipients are checked at ``RCPT TO`` (unknown addresses get 550, so the sending server
+bounces instead of us dropping mail). At the end of ``DATA`` the message is stored raw
+— one row per agency addressed — and only after that commit does the client get
+``250``: a mail acknowledged is a mail stored. Mail over the size limit gets a 552
+saying what the limit is, which the sender's server passes on in its bounce.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, AnyStr
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from django.conf import settings
+from django.db import close_old_connections
+
+from delegate.intake import services
+from delegate.intake.mail.addresses import route_for
+from delegate.intake.models import InboundMessage
+
+logger = logging.getLogger(__name__)
+
+
+class IntakeSMTP(SMTP):
+    # RFC 5321 asks for 1000, real mail software sends longer lines; the whole message
+    # is bounded by data_size_limit anyway.
+    line_length_limit = 100_000
+
+    async def push(self, status: AnyStr) -> None:
+        if isinstance(status, str) and status.startswith("552 Error"):
+            megabytes = (self.data_size_limit or 0) / 1024 / 1024
+            status = (
+                f"552 5.3.4 Message too big: this address accepts mail up to {megabytes:.3g} MB "
+                "in total. Please send large files as a download link. / Nachricht zu gross: "
+                f"hoechstens {megabytes:.3g} MB; grosse Dateien bitte als Download-Link senden."
+            )
+        await super().push(status)
+
+
+def _route(address: str) -> Any:
+    close_old_connections()
+    try:
+        return route_for(address)
+    finally:
+        close_old_connections()
+
+
+def _store(envelope: Envelope) -> int:
+    close_old_connections()
+    try:
+        raw = envelope.original_content or b""
+        stored = 0
+        seen_agencies = set()
+        for address in envelope.rcpt_tos:
+            route = route_for(address)
+            if route is None or route.agency.pk in seen_agencies:
+                continue
+            seen_agencies.add(route.agency.pk)
+            services.receive(
+                route.agency,
+                channel=InboundMessage.Channel.EMAIL,
+                raw=raw,
+                recipient=address,
+                envelope_sender=envelope.mail_from or "<>",  # MAIL FROM:<> is a bounce
+                client_hint=route.client,
+            )
+            stored += 1
+        return stored
+    finally:
+        close_old_connections()
+
+
+class IntakeHandler:
+    async def handle_RCPT(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
+        route = await asyncio.get_running_loop().run_in_executor(None, _route, address)
+        if route is None:
+            return "550 5.1.1 No such mailbox here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        try:
+            await asyncio.get_running_loop().run_in_executor(None, _store, envelope)
+        except Exception:
+            logger.exception("smtp intake: storing a message failed")
+            # Temporary failure: the sending server keeps the mail and tries again.
+            return "451 4.3.0 Could not store the message, try again later"
+        return "250 OK: stored"
+
+
+def smtp_factory() -> IntakeSMTP:
+    return IntakeSMTP(
+        IntakeHandler(),
+        data_size_limit=settings.INTAKE_MAX_MESSAGE_BYTES,
+        enable_SMTPUTF8=True,
+        hostname=settings.INTAKE_EMAIL_DOMAINS[0],
+        timeout=60,
+    )
+
+
+async def start_server(host: str, port: int) -> asyncio.Server:
+    """Listen on (host, port); port 0 picks a free one (see ``server.sockets``)."""
+    loop = asyncio.get_running_loop()
+    return await loop.create_server(smtp_factory, host=host, port=port)

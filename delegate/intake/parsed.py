@@ -1,0 +1,41 @@
+"""What every channel's parser produces: one shape, whatever the channel."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class InboundFile:
+    name: str
+    data: bytes
+
+
+@dataclass
+class ParsedInbound:
+    """An inbound message reduced to what intake needs.
+
+    ``sender_kind``/``sender_value`` are a normalised ``ContactIdentity`` (kind, value),
+    empty when the sender cannot be trusted to be anyone (missing or malformed address).
+    ``thread_codes`` are task codes this message names (reply address, subject token,
+    our own Message-IDs it answers); ``references`` are the Message-IDs it answers.
+    """
+
+    sender_kind: str
+    sender_value: str
+    sender_display: str = ""
+    sender_problem: str = ""
+    subject: str = ""
+    text: str = ""
+    html: str = ""
+    message_id: str = ""
+    references: list[str] = field(default_factory=list)
+    thread_codes: list[str] = field(default_factory=list)
+    files: list[InboundFile] = field(default_factory=list)
+    files_dropped: int = 0
+    automatic_reason: str = ""
+    link_code: str = ""  # a one-time code linking this chat to a contact (Telegram)
+
+    @property
+    def is_automatic(self) -> bool:
+        return bool(self.automatic_reason)

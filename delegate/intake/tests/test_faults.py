@@ -1,0 +1,159 @@
+"""kill -9 of the SMTP intake server and of the worker in the middle of a burst: after
+restarts, every mail the server accepted is stored exactly once, and every stored mail
+becomes exactly one task or one quarantine entry."""
+
+from __future__ import annotations
+
+import os
+import signal
+import smtplib
+import socket
+import subprocess
+import sys
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from delegate.intake import services
+from delegate.intake.models import InboundMessage
+from delegate.intake.tests.mails import mail
+from delegate.tasks.models import Task
+from delegate.testing import make_cast
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+BURST = 30
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    user = db.get("USER") or "postgres"
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    host = f"{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}"
+    return f"postgres://{user}{password}@{host}/{db['NAME']}"
+
+
+def _spawn(tmp: Path, *args: str) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "MEDIA_ROOT": str(tmp / "media"),
+        "DELEGATE_DATA_DIR": str(tmp / "data"),
+        "INTAKE_EMAIL_DOMAINS": "localhost",
+        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+        "LOG_LEVEL": "WARNING",
+    }
+    manage = str(settings.BASE_DIR / "manage.py")
+    return subprocess.Popen([sys.executable, manage, *args], env=env, stdout=subprocess.DEVNULL)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_listening(port: int) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError("smtp intake did not start")
+
+
+def _wait_for(predicate: object, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate() and time.monotonic() < deadline:  # type: ignore[operator]
+        time.sleep(0.05)
+
+
+def _kill(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGKILL)
+    process.wait(10)
+
+
+def test_kill_9_of_server_and_worker_loses_and_doubles_nothing(tmp_path: Path) -> None:
+    make_cast()
+    # Two in three from Carol (tasks), one in three from strangers (quarantine).
+    mails = [
+        (f"Auftrag {n}", "carol@acme.test" if n % 3 else f"stranger{n}@example.org")
+        for n in range(BURST)
+    ]
+    # Built once: a sending server retries with the very same bytes.
+    raws = {subject: mail(sender=sender, subject=subject) for subject, sender in mails}
+    port = _free_port()
+    smtp = _spawn(tmp_path, "smtp_intake", "--bind", f"127.0.0.1:{port}")
+    accepted: set[str] = set()
+
+    def send_all() -> None:
+        # Like a sending MTA: a mail not acknowledged with 250 is sent again.
+        pending = list(mails)
+        client = None
+        deadline = time.monotonic() + 120
+        while pending and time.monotonic() < deadline:
+            subject, sender = pending[0]
+            try:
+                if client is None:
+                    client = smtplib.SMTP("127.0.0.1", port, timeout=5)
+                client.sendmail(sender, ["alpha@localhost"], raws[subject])
+            except (OSError, smtplib.SMTPException):
+                client = None
+                time.sleep(0.05)
+                continue
+            accepted.add(subject)
+            pending.pop(0)
+        if client is not None:
+            client.quit()
+
+    try:
+        _wait_listening(port)
+        sender = threading.Thread(target=send_all)
+        sender.start()
+        _wait_for(lambda: InboundMessage.objects.count() >= 3)
+        _kill(smtp)  # mid-burst
+        assert InboundMessage.objects.count() < BURST
+        smtp = _spawn(tmp_path, "smtp_intake", "--bind", f"127.0.0.1:{port}")
+        sender.join(150)
+        assert not sender.is_alive()
+    finally:
+        _kill(smtp)
+
+    stored = set(InboundMessage.objects.values_list("pk", flat=True))
+    assert len(accepted) == BURST
+    assert InboundMessage.objects.count() == len(accepted)  # stored == accepted, no double
+
+    worker = _spawn(tmp_path, "db_worker", "--no-reload", "--no-startup-delay", "--interval", "0")
+    try:
+        settled = InboundMessage.objects.exclude(state=InboundMessage.State.RECEIVED)
+        _wait_for(lambda: settled.count() >= 1)
+        _kill(worker)  # mid-processing
+    finally:
+        if worker.poll() is None:
+            _kill(worker)
+    assert settled.count() < BURST
+    # What the scheduler's sweep does for jobs a dead worker held; then a new worker.
+    unprocessed = InboundMessage.objects.filter(state=InboundMessage.State.RECEIVED).count()
+    assert services.enqueue_stale(older_than=timedelta(0)) == unprocessed > 0
+    worker = _spawn(tmp_path, "db_worker", "--batch", "--no-startup-delay", "--interval", "0")
+    assert worker.wait(120) == 0
+
+    leftovers = InboundMessage.objects.exclude(state__in=["attached", "quarantined"])
+    assert list(leftovers.values_list("state", "error")) == []
+    states = dict(InboundMessage.objects.values_list("subject", "state"))
+    assert set(InboundMessage.objects.values_list("pk", flat=True)) == stored
+    assert sorted(states) == sorted(subject for subject, _ in mails)
+    from_carol = {subject for subject, who in mails if who == "carol@acme.test"}
+    assert {s for s, state in states.items() if state == "attached"} == from_carol
+    assert {s for s, state in states.items() if state == "quarantined"} == set(states) - from_carol
+    titles = list(Task.objects.filter(channel="email").values_list("title", flat=True))
+    assert sorted(titles) == sorted(from_carol)  # exactly one task each

@@ -1,0 +1,87 @@
+"""Mail through a real SMTP socket to the intake server, then the real worker."""
+
+from __future__ import annotations
+
+import smtplib
+
+import pytest
+from django.core.management import call_command
+from django_tasks_db.models import DBTaskResult
+
+from delegate.intake.models import InboundMessage
+from delegate.intake.tests.mails import mail
+from delegate.testing import make_cast
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _run_worker() -> None:
+    call_command("db_worker", "--batch", "--no-startup-delay", "--interval", "0", verbosity=0)
+
+
+def test_a_mail_sent_by_smtp_becomes_a_task(smtp_server: tuple[str, int]) -> None:
+    cast = make_cast()
+    DBTaskResult.objects.all().delete()
+    raw = mail(subject="Tisch reservieren", body="Bitte für Freitag, 4 Personen.\n.\nDanke")
+    with smtplib.SMTP(*smtp_server, timeout=10) as smtp:
+        refused = smtp.sendmail("carol@acme.test", ["alpha@localhost"], raw)
+        # The same mail again (a sender retrying after a lost 250) is stored once.
+        smtp.sendmail("carol@acme.test", ["alpha@localhost"], raw)
+    assert refused == {}
+    inbound = InboundMessage.objects.get()
+    assert inbound.state == InboundMessage.State.RECEIVED
+    assert bytes(inbound.raw) == raw
+    assert DBTaskResult.objects.filter(status="READY").count() == 1  # enqueued on commit
+    _run_worker()
+    inbound.refresh_from_db()
+    assert inbound.state == InboundMessage.State.ATTACHED
+    task = inbound.task
+    assert task is not None
+    assert (task.title, task.requester, task.channel) == ("Tisch reservieren", cast.carol, "email")
+    assert "Bitte für Freitag, 4 Personen.\n.\nDanke" in task.description  # dot-stuffing undone
+
+
+def test_it_refuses_unknown_recipients(smtp_server: tuple[str, int]) -> None:
+    make_cast()
+    rcpts = ["nobody@localhost", "alpha@elsewhere.org"]
+    with (
+        smtplib.SMTP(*smtp_server, timeout=10) as smtp,
+        pytest.raises(smtplib.SMTPRecipientsRefused) as refused,
+    ):
+        smtp.sendmail("carol@acme.test", rcpts, mail())
+    codes = {code for code, _msg in refused.value.recipients.values()}
+    assert codes == {550}
+    assert not InboundMessage.objects.exists()
+
+
+def test_a_client_address_routes_to_the_client(smtp_server: tuple[str, int]) -> None:
+    cast = make_cast()
+    to = f"alpha+{cast.acme.code.lower()}@localhost"
+    with smtplib.SMTP(*smtp_server, timeout=10) as smtp:
+        smtp.sendmail("x@example.org", [to], mail(sender="x@example.org", to=to))
+    inbound = InboundMessage.objects.get()
+    assert (inbound.agency, inbound.client_hint, inbound.recipient) == (
+        cast.agency_a, cast.acme, to,
+    )  # fmt: skip
+
+
+def test_too_big_mail_gets_a_clear_notice(
+    smtp_server: tuple[str, int], settings: pytest.FixtureRequest
+) -> None:
+    make_cast()
+    settings.INTAKE_MAX_MESSAGE_BYTES = 50 * 1024  # type: ignore[attr-defined]
+    big = mail(attachments=[("scan.pdf", b"%PDF" + b"x" * 80 * 1024, "application/pdf")])
+    with smtplib.SMTP(*smtp_server, timeout=10) as smtp:
+        # A client announcing the size (ESMTP SIZE) is refused before sending ...
+        with pytest.raises(smtplib.SMTPSenderRefused) as refused:
+            smtp.sendmail("carol@acme.test", ["alpha@localhost"], big)
+        assert refused.value.smtp_code == 552
+        assert b"up to 0.0488 MB" in refused.value.smtp_error
+        # ... one that does not, after the data.
+        smtp.rset()
+        smtp.mail("carol@acme.test")
+        smtp.rcpt("alpha@localhost")
+        code, notice = smtp.data(big)
+    assert code == 552
+    assert b"download link" in notice and b"Download-Link" in notice
+    assert not InboundMessage.objects.exists()

@@ -289,11 +289,20 @@ class Retraining:
 
 
 def _split(examples: Sequence[tuple[str, str, str]]) -> tuple[list[Any], list[Any]]:
-    """A stable split by task id: every fourth task (by hash) is held out for the
-    comparison and never trained on, by any model."""
-    keyed = sorted(examples, key=lambda e: hashlib.sha256(e[2].encode()).hexdigest())
-    holdout = [(text, slug) for text, slug, _ in keyed[::4]]
-    training = [(text, slug) for index, (text, slug, _) in enumerate(keyed) if index % 4]
+    """A stable split by text: the corrections are grouped by their (normalised) text,
+    the groups ordered by a hash of it, and every fourth group is held out for the
+    comparison and never trained on, by any model. The same request sent twice is thus
+    never on both sides (which would flatter the candidate), and the same corrections
+    always give the same split."""
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for text, slug, _task_id in examples:
+        normalised = " ".join(text.lower().split())
+        digest = hashlib.sha256(normalised.encode()).hexdigest()
+        groups.setdefault(digest, []).append((text, slug))
+    training: list[Any] = []
+    holdout: list[Any] = []
+    for index, digest in enumerate(sorted(groups)):
+        (holdout if index % 4 == 0 else training).extend(groups[digest])
     return training, holdout
 
 

@@ -116,3 +116,20 @@ def test_the_command_and_the_daily_job_retrain_agencies_with_new_corrections(
     assert "No agency has new corrections." in out.getvalue()
     call_command("retrain_triage", "--agency", "alpha", stdout=out)
     assert "alpha: kept" in out.getvalue()
+
+
+def test_the_holdout_split_is_stable_and_keeps_repeated_requests_together() -> None:
+    examples = [(text, "wine", f"task-{i}") for i, text in enumerate(WINE)]
+    # The same request sent again (other task, other spacing and case) and a travel one.
+    examples += [("bitte 12 flaschen  Riesling beim Weingut Keller nachbestellen", "wine", "x")]
+    examples += [(text, "travel", f"trip-{i}") for i, text in enumerate(TRAVEL)]
+    training, holdout = services._split(examples)
+    assert sorted(training + holdout) == sorted((text, slug) for text, slug, _ in examples)
+    assert 0 < len(holdout) < len(training)
+    repeated = {"bitte 12 flaschen riesling beim weingut keller nachbestellen"}
+    in_holdout = [t for t, _ in holdout if " ".join(t.lower().split()) in repeated]
+    in_training = [t for t, _ in training if " ".join(t.lower().split()) in repeated]
+    assert sorted([len(in_holdout), len(in_training)]) == [0, 2]
+    # Order of arrival and task ids do not change the split.
+    again = services._split(list(reversed(examples)))
+    assert sorted(again[1]) == sorted(holdout)

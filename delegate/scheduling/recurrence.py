@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from dateutil.rrule import rrulestr
+from dateutil.rrule import rruleset, rrulestr
 
 Interval = tuple[int, int]
 When = dt.datetime | dt.date
@@ -79,6 +79,11 @@ def _occurrence_starts(event: EventSpec, zone: ZoneInfo, lo: int, hi: int) -> It
         # UNTIL in UTC with a floating DTSTART (or the reverse): read UNTIL as floating.
         cleaned = event.rrule.replace("Z;", ";").rstrip("Z") if "UNTIL" in event.rrule else ""
         rule = rrulestr(cleaned, dtstart=dtstart, forceset=False, cache=False)
+    # DTSTART is always the first occurrence, even when the rule would not produce it
+    # (RFC 5545 3.8.5.3; calendar apps show it too).
+    rules = rruleset(cache=False)
+    rules.rrule(rule)  # type: ignore[arg-type]
+    rules.rdate(dtstart)
     lo_dt = dt.datetime.fromtimestamp(lo, tz=tz or dt.UTC)
     hi_dt = dt.datetime.fromtimestamp(hi, tz=tz or dt.UTC)
     if tz is None:
@@ -86,7 +91,7 @@ def _occurrence_starts(event: EventSpec, zone: ZoneInfo, lo: int, hi: int) -> It
         # day each side and let the exact filter below decide.
         lo_dt = (lo_dt.astimezone(zone) - dt.timedelta(days=1)).replace(tzinfo=None)
         hi_dt = (hi_dt.astimezone(zone) + dt.timedelta(days=1)).replace(tzinfo=None)
-    for count, occurrence in enumerate(rule.xafter(lo_dt, inc=True)):  # type: ignore[union-attr]
+    for count, occurrence in enumerate(rules.xafter(lo_dt, inc=True)):
         if occurrence > hi_dt or count > MAX_OCCURRENCES:
             return
         yield occurrence if isinstance(start, dt.datetime) else occurrence.date()

@@ -11,7 +11,6 @@ from typing import Any
 
 import caldav
 from django.db import transaction
-from django.db.models import F, Q
 from django.utils import timezone
 
 from delegate.scheduling import ical
@@ -107,10 +106,11 @@ def sync_caldav(calendar: Calendar) -> SyncResult:
         changes = remote.get_objects_by_sync_token(
             sync_token=calendar.sync_token or None, load_objects=True
         )
+        deleted = {str(url.canonical()) for url in changes.deleted_urls}
         with transaction.atomic():
             for obj in changes:
                 href = str(obj.url.canonical())
-                if href in {str(u) for u in changes.deleted_urls}:
+                if href in deleted or not obj.data:
                     continue
                 parsed = ical.parse_events(obj.data, calendar.zone)
                 seen = _upsert(calendar, parsed, href=href, etag=_etag(obj), result=result)
@@ -118,8 +118,8 @@ def sync_caldav(calendar: Calendar) -> SyncResult:
                     if (event.uid, event.recurrence_id) not in seen:
                         event.delete()
                         result.deleted += 1
-            for url in changes.deleted_urls:
-                count, _ = Event.objects.filter(calendar=calendar, href=str(url)).delete()
+            for href in deleted:
+                count, _ = Event.objects.filter(calendar=calendar, href=href).delete()
                 result.deleted += count
             calendar.sync_token = str(changes.sync_token or "")
             calendar.last_synced_at = timezone.now()
@@ -137,11 +137,14 @@ def push_event(event: Event) -> None:
     data = ical.calendar_bytes(siblings, calendar.zone).decode()
     with _client(calendar) as client:
         remote = client.calendar(url=calendar.source_url)
+        # increase_seqno=False: SEQUENCE is ours (bumped once per change we make).
         if event.href:
             obj = caldav.Event(client=client, url=event.href, data=data, parent=remote)
-            obj.save()
+            if event.etag:
+                obj.props["{DAV:}getetag"] = event.etag
+            obj.save(increase_seqno=False, precondition="etag")
         else:
-            obj = remote.add_event(data)
+            obj = remote.add_event(data, increase_seqno=False)
         obj.load()
     Event.objects.filter(calendar=calendar, uid=event.uid).update(
         href=str(obj.url.canonical()), etag=_etag(obj)
@@ -181,10 +184,12 @@ def refresh_due_calendars(now: dt.datetime | None = None) -> int:
     """Refresh every mirrored calendar whose interval has passed. Each one is claimed
     with a conditional UPDATE first, so two workers never pull the same calendar."""
     now = now or timezone.now()
-    due = Calendar.objects.filter(source__in=[Calendar.Source.ICS, Calendar.Source.CALDAV]).filter(
-        Q(last_synced_at__isnull=True)
-        | Q(last_synced_at__lte=now - dt.timedelta(minutes=1) * F("refresh_minutes"))
-    )
+    mirrored = Calendar.objects.filter(source__in=[Calendar.Source.ICS, Calendar.Source.CALDAV])
+    due = [
+        calendar for calendar in mirrored
+        if calendar.last_synced_at is None
+        or calendar.last_synced_at + dt.timedelta(minutes=calendar.refresh_minutes) <= now
+    ]
     refreshed = 0
     for calendar in due:
         claimed = Calendar.objects.filter(pk=calendar.pk, last_synced_at=calendar.last_synced_at)

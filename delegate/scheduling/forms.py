@@ -28,7 +28,10 @@ class VisitorForm(forms.Form):
         self.questions = list(questions)
         for index, question in enumerate(self.questions):
             self.fields[f"q{index}"] = forms.CharField(
-                label=question, max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2})
+                label=question,
+                max_length=2000,
+                required=False,
+                widget=forms.Textarea(attrs={"rows": 2}),
             )
 
     def clean_start(self) -> dt.datetime:
@@ -44,39 +47,70 @@ class VisitorForm(forms.Form):
 class CalendarForm(forms.ModelForm):
     class Meta:
         model = Calendar
-        fields = ["name", "time_zone", "source", "source_url", "username", "password",
-                  "refresh_minutes"]
+        fields = [
+            "name",
+            "time_zone",
+            "source",
+            "source_url",
+            "username",
+            "password",
+            "refresh_minutes",
+        ]
         widgets = {"password": forms.PasswordInput(render_value=False)}
 
 
 class EventForm(forms.Form):
     summary = forms.CharField(label=_("Title"), max_length=500)
-    starts_at = forms.DateTimeField(label=_("Starts"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
-    ends_at = forms.DateTimeField(label=_("Ends"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    starts_at = forms.DateTimeField(
+        label=_("Starts"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    ends_at = forms.DateTimeField(
+        label=_("Ends"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
     is_all_day = forms.BooleanField(label=_("All day"), required=False)
-    rrule = forms.CharField(label=_("Repeats (RRULE)"), required=False, max_length=500,
-                            help_text=_("e.g. FREQ=WEEKLY;BYDAY=MO"))
+    rrule = forms.CharField(
+        label=_("Repeats (RRULE)"),
+        required=False,
+        max_length=500,
+        help_text=_("e.g. FREQ=WEEKLY;BYDAY=MO"),
+    )
     location = forms.CharField(label=_("Location"), required=False, max_length=500)
     is_busy = forms.BooleanField(label=_("Busy"), required=False, initial=True)
 
 
 class EventTypeForm(forms.ModelForm):
     hours = forms.CharField(
-        label=_("Working hours"), initial="Mo-Fr 09:00-17:00",
+        label=_("Working hours"),
+        initial="Mo-Fr 09:00-17:00",
         help_text=_("One line per block, e.g. “Mo-Fr 09:00-12:00” and “Mo-Th 13:00-17:00”."),
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     question_lines = forms.CharField(
-        label=_("Questions"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        label=_("Questions"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("One question per line."),
     )
 
     class Meta:
         model = EventType
-        fields = ["name", "description", "location", "duration_minutes", "step_minutes",
-                  "buffer_before_minutes", "buffer_after_minutes", "min_notice_minutes",
-                  "horizon_days", "daily_limit", "reminder_minutes", "time_zone",
-                  "holiday_region", "target_calendar", "busy_calendars"]
+        fields = [
+            "name",
+            "description",
+            "location",
+            "duration_minutes",
+            "step_minutes",
+            "buffer_before_minutes",
+            "buffer_after_minutes",
+            "min_notice_minutes",
+            "horizon_days",
+            "daily_limit",
+            "reminder_minutes",
+            "time_zone",
+            "holiday_region",
+            "target_calendar",
+            "busy_calendars",
+        ]
         widgets = {"busy_calendars": forms.CheckboxSelectMultiple}
 
     def __init__(self, *args: Any, calendars: Any = None, **kwargs: Any) -> None:
@@ -92,15 +126,30 @@ class EventTypeForm(forms.ModelForm):
             raise forms.ValidationError(_("Write hours like “Mo-Fr 09:00-17:00”.")) from exc
 
     def clean_question_lines(self) -> list[str]:
-        return [line.strip() for line in self.cleaned_data["question_lines"].splitlines() if line.strip()]
+        return [
+            line.strip()
+            for line in self.cleaned_data["question_lines"].splitlines()
+            if line.strip()
+        ]
 
 
-DAYS = {"mo": 0, "tu": 1, "we": 2, "th": 3, "fr": 4, "sa": 5, "su": 6,
-        "di": 1, "mi": 2, "do": 3, "so": 6}
+DAYS = {
+    "mo": 0,
+    "tu": 1,
+    "we": 2,
+    "th": 3,
+    "fr": 4,
+    "sa": 5,
+    "su": 6,
+    "di": 1,
+    "mi": 2,
+    "do": 3,
+    "so": 6,
+}
 
 
 def parse_hours_text(text: str) -> dict[str, list[list[str]]]:
-    """"Mo-Fr 09:00-17:00" lines (English or German day names) to the JSON we store."""
+    """ "Mo-Fr 09:00-17:00" lines (English or German day names) to the JSON we store."""
     hours: dict[str, list[list[str]]] = {}
     for line in text.splitlines():
         if not line.strip():
@@ -121,4 +170,6 @@ def parse_hours_text(text: str) -> dict[str, list[list[str]]]:
 
 def hours_text(hours: dict[str, list[list[str]]]) -> str:
     names = ["Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"]
-    return "\n".join(f"{names[int(d)]} {o}-{c}" for d, blocks in sorted(hours.items()) for o, c in blocks)
+    return "\n".join(
+        f"{names[int(d)]} {o}-{c}" for d, blocks in sorted(hours.items()) for o, c in blocks
+    )

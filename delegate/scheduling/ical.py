@@ -55,7 +55,10 @@ def to_vevent(event: Event, zone: ZoneInfo) -> icalendar.Event:
     if event.organizer:
         vevent.add("organizer", f"mailto:{event.organizer}")
     for attendee in event.attendees:
-        params: dict[str, Any] = {"PARTSTAT": attendee.get("partstat", "NEEDS-ACTION"), "RSVP": "TRUE"}
+        params: dict[str, Any] = {
+            "PARTSTAT": attendee.get("partstat", "NEEDS-ACTION"),
+            "RSVP": "TRUE",
+        }
         if attendee.get("name"):
             params["CN"] = attendee["name"]
         vevent.add("attendee", f"mailto:{attendee['email']}", parameters=params)
@@ -68,7 +71,9 @@ def _parsed(value: str) -> dt.datetime | dt.date:
     return parse_when(value)
 
 
-def calendar_bytes(events: list[Event], zone: ZoneInfo, *, method: str = "", name: str = "") -> bytes:
+def calendar_bytes(
+    events: list[Event], zone: ZoneInfo, *, method: str = "", name: str = ""
+) -> bytes:
     cal = new_calendar(method)
     if name:
         cal.add("x-wr-calname", name)
@@ -114,7 +119,7 @@ def parse_events(data: bytes | str, zone: ZoneInfo) -> list[ParsedEvent]:
     parsed: list[ParsedEvent] = []
     for cal in icalendar.Calendar.from_ical(data, multiple=True):
         for vevent in cal.walk("VEVENT"):
-            parsed.append(parse_vevent(vevent, zone))
+            parsed.append(parse_vevent(vevent, zone))  # type: ignore[arg-type]
     return parsed
 
 
@@ -123,7 +128,9 @@ def parse_vevent(vevent: icalendar.Event, zone: ZoneInfo) -> ParsedEvent:
     try:
         end = vevent.end
     except icalendar.InvalidCalendar:
-        end = start + (dt.timedelta(days=1) if not isinstance(start, dt.datetime) else dt.timedelta())
+        end = start + (
+            dt.timedelta(days=1) if not isinstance(start, dt.datetime) else dt.timedelta()
+        )
     rid = vevent.get("recurrence-id")
     rrule = vevent.get("rrule")
     attendees = vevent.get("attendee") or []

@@ -43,7 +43,8 @@ def send_booking_notice(booking_id: str, kind: str, sequence: int) -> bool:
     sent already or no longer applies (a later change superseded it)."""
     booking = (
         Booking.objects.select_related("event_type__client__agency", "event__calendar")
-        .filter(pk=booking_id).first()
+        .filter(pk=booking_id)
+        .first()
     )
     if booking is None or booking.sequence != sequence:
         return False
@@ -80,8 +81,11 @@ def _send(booking: Booking, kind: str) -> None:
         subject = render_to_string("scheduling/email/booking_subject.txt", context)
         body = render_to_string("scheduling/email/booking.txt", context)
     email = EmailMessage(
-        subject=" ".join(subject.split()), body=body, from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[booking.email], headers=HEADERS,
+        subject=" ".join(subject.split()),
+        body=body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[booking.email],
+        headers=HEADERS,
     )
     if booking.event is not None and kind != BookingNotice.Kind.REMINDER:
         method = "CANCEL" if kind == BookingNotice.Kind.CANCELLED else "REQUEST"
@@ -93,18 +97,23 @@ def send_due_reminders(now: dt.datetime | None = None) -> int:
     """Remind visitors of confirmed bookings whose reminder time has come and whose
     appointment lies ahead. Safe to run twice and on several machines."""
     now = now or timezone.now()
-    due = Booking.objects.filter(
-        status=Booking.Status.CONFIRMED,
-        starts_at__gt=now,
-        starts_at__lte=now + dt.timedelta(days=8),
-    ).exclude(notices__kind=BookingNotice.Kind.REMINDER).select_related("event_type")
+    due = (
+        Booking.objects.filter(
+            status=Booking.Status.CONFIRMED,
+            starts_at__gt=now,
+            starts_at__lte=now + dt.timedelta(days=8),
+        )
+        .exclude(notices__kind=BookingNotice.Kind.REMINDER)
+        .select_related("event_type")
+    )
     sent = 0
     for booking in due:
         if booking.starts_at - dt.timedelta(minutes=booking.event_type.reminder_minutes) > now:
             continue
         if not booking.notices.filter(kind=BookingNotice.Kind.REMINDER).exists():
-            sent += send_booking_notice(str(booking.pk), BookingNotice.Kind.REMINDER,
-                                        booking.sequence)
+            sent += send_booking_notice(
+                str(booking.pk), BookingNotice.Kind.REMINDER, booking.sequence
+            )
     return sent
 
 
@@ -112,14 +121,21 @@ def send_invitation(event: Event, *, method: str, recipients: list[str], languag
     """An appointment an assistant booked from a task, to its attendees."""
     zone = event.calendar.zone
     with translation.override(language), timezone.override(zone):
-        context = {"event": event, "starts": event.starts_at.astimezone(zone),
-                   "ends": event.ends_at.astimezone(zone), "time_zone": zone.key,
-                   "method": method}
+        context = {
+            "event": event,
+            "starts": event.starts_at.astimezone(zone),
+            "ends": event.ends_at.astimezone(zone),
+            "time_zone": zone.key,
+            "method": method,
+        }
         subject = render_to_string("scheduling/email/invitation_subject.txt", context)
         body = render_to_string("scheduling/email/invitation.txt", context)
     email = EmailMessage(
-        subject=" ".join(subject.split()), body=body, from_email=settings.DEFAULT_FROM_EMAIL,
-        to=recipients, headers=HEADERS,
+        subject=" ".join(subject.split()),
+        body=body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=recipients,
+        headers=HEADERS,
     )
     attach_ics(email, invitation_ics(event, method=method), method)
     email.send(fail_silently=False)
@@ -138,8 +154,12 @@ def send_invitation_once(event_id: str, method: str, sequence: int) -> bool:
             InvitationDelivery.objects.create(
                 agency_id=event.agency_id, event=event, method=method, sequence=sequence
             )
-            send_invitation(event, method=method, language=language,
-                            recipients=[a["email"] for a in event.attendees])
+            send_invitation(
+                event,
+                method=method,
+                language=language,
+                recipients=[a["email"] for a in event.attendees],
+            )
     except IntegrityError:
         return False
     return True

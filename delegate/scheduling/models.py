@@ -165,7 +165,9 @@ class EventType(UUIDModel):
     description = models.TextField(_("description"), blank=True)
     location = models.CharField(_("location"), max_length=500, blank=True)
     duration_minutes = models.PositiveIntegerField(
-        _("duration (minutes)"), default=30, validators=[MinValueValidator(5), MaxValueValidator(720)]
+        _("duration (minutes)"),
+        default=30,
+        validators=[MinValueValidator(5), MaxValueValidator(720)],
     )
     step_minutes = models.PositiveIntegerField(
         _("start times every (minutes)"), default=15, validators=[MinValueValidator(5)]
@@ -174,7 +176,9 @@ class EventType(UUIDModel):
     buffer_after_minutes = models.PositiveIntegerField(_("buffer after (minutes)"), default=0)
     min_notice_minutes = models.PositiveIntegerField(_("minimum notice (minutes)"), default=240)
     horizon_days = models.PositiveIntegerField(
-        _("bookable days ahead"), default=30, validators=[MinValueValidator(1), MaxValueValidator(365)]
+        _("bookable days ahead"),
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
     )
     daily_limit = models.PositiveIntegerField(_("bookings per day at most"), null=True, blank=True)
     reminder_minutes = models.PositiveIntegerField(_("reminder before (minutes)"), default=1440)
@@ -190,7 +194,9 @@ class EventType(UUIDModel):
         Calendar, related_name="+", blank=True, verbose_name=_("calendars that count as busy")
     )
     target_calendar = models.ForeignKey(
-        Calendar, on_delete=models.PROTECT, related_name="booking_event_types",
+        Calendar,
+        on_delete=models.PROTECT,
+        related_name="booking_event_types",
         verbose_name=_("bookings go into"),
     )
     questions = models.JSONField(_("questions"), default=list, blank=True)

@@ -30,7 +30,8 @@ def zones() -> list[str]:
 def _event_type(slug: str) -> EventType:
     event_type = (
         EventType.objects.select_related("client", "target_calendar")
-        .filter(slug=slug, is_active=True).first()
+        .filter(slug=slug, is_active=True)
+        .first()
     )
     if event_type is None:
         raise Http404("No such booking page")
@@ -47,8 +48,9 @@ def _language(request: HttpRequest, default: str) -> str:
     return default
 
 
-def _week(request: HttpRequest, event_type: EventType, zone: ZoneInfo,
-          *, exclude: Booking | None = None) -> dict[str, Any]:
+def _week(
+    request: HttpRequest, event_type: EventType, zone: ZoneInfo, *, exclude: Booking | None = None
+) -> dict[str, Any]:
     """Free slots of ``DAYS_SHOWN`` days from ``?day=`` (visitor's zone), grouped by day."""
     today = timezone.now().astimezone(zone).date()
     try:
@@ -93,31 +95,47 @@ def booking_form(request: HttpRequest, slug: str) -> HttpResponse:
     data = request.POST if request.method == "POST" else request.GET
     zone = ZoneInfo(valid_zone(data.get("tz"), event_type.time_zone))
     with translation.override(language), timezone.override(zone):
-        form = VisitorForm(data if request.method == "POST" else None,
-                           initial={"start": data.get("start"), "tz": zone.key},
-                           questions=event_type.questions)
-        context: dict[str, Any] = {"event_type": event_type, "lang": language, "form": form,
-                                   "tz": zone.key}
+        form = VisitorForm(
+            data if request.method == "POST" else None,
+            initial={"start": data.get("start"), "tz": zone.key},
+            questions=event_type.questions,
+        )
+        context: dict[str, Any] = {
+            "event_type": event_type,
+            "lang": language,
+            "form": form,
+            "tz": zone.key,
+        }
         if request.method == "GET":
-            start = VisitorForm.base_fields["start"].to_python(data.get("start"))  # type: ignore[attr-defined]
+            start = VisitorForm.base_fields["start"].to_python(data.get("start"))
             if start is None:
                 raise Http404("No time chosen")
-            context["start"] = start.astimezone(zone) if start.tzinfo else start.replace(tzinfo=zone)
+            context["start"] = (
+                start.astimezone(zone) if start.tzinfo else start.replace(tzinfo=zone)
+            )
             return render(request, "scheduling/public/form.html", context)
         if not form.is_valid():
             context["start"] = form.cleaned_data.get("start")
             return render(request, "scheduling/public/form.html", context, status=400)
         visitor = services.Visitor(
-            name=form.cleaned_data["name"], email=form.cleaned_data["email"],
-            answers=form.answers(), language=language, time_zone=zone.key,
+            name=form.cleaned_data["name"],
+            email=form.cleaned_data["email"],
+            answers=form.answers(),
+            language=language,
+            time_zone=zone.key,
         )
         try:
-            booking = services.book(event_type, starts_at=form.cleaned_data["start"], visitor=visitor)
+            booking = services.book(
+                event_type, starts_at=form.cleaned_data["start"], visitor=visitor
+            )
         except services.SlotUnavailable:
             context.update(_week(request, event_type, zone), taken=True, zones=zones())
             return render(request, "scheduling/public/page.html", context, status=409)
-        context.update(booking=booking, start=booking.starts_at.astimezone(zone),
-                       token=services.booking_token(booking))
+        context.update(
+            booking=booking,
+            start=booking.starts_at.astimezone(zone),
+            token=services.booking_token(booking),
+        )
         return render(request, "scheduling/public/done.html", context)
 
 
@@ -133,14 +151,19 @@ def manage_booking(request: HttpRequest, token: str) -> HttpResponse:
     status = 200
     language = language if language in {"de", "en"} else "de"
     with translation.override(language), timezone.override(zone):
-        context: dict[str, Any] = {"booking": booking, "event_type": event_type, "token": token,
-                                   "tz": zone.key, "lang": language}
+        context: dict[str, Any] = {
+            "booking": booking,
+            "event_type": event_type,
+            "token": token,
+            "tz": zone.key,
+            "lang": language,
+        }
         if request.method == "POST" and booking.status == Booking.Status.CONFIRMED:
             if request.POST.get("action") == "cancel":
                 booking = services.cancel_booking(booking)
                 context["cancelled"] = True
             elif request.POST.get("start"):
-                start = VisitorForm.base_fields["start"].to_python(request.POST["start"])  # type: ignore[attr-defined]
+                start = VisitorForm.base_fields["start"].to_python(request.POST["start"])
                 try:
                     if start is None or start.tzinfo is None:
                         raise services.SlotUnavailable
@@ -153,7 +176,8 @@ def manage_booking(request: HttpRequest, token: str) -> HttpResponse:
         context["start"] = booking.starts_at.astimezone(zone)
         if booking.status == Booking.Status.CONFIRMED:
             context.update(_week(request, event_type, zone))
-        template = "scheduling/public/slots.html" if request.htmx and request.method == "GET" else "scheduling/public/manage.html"  # type: ignore[attr-defined]
+        partial = request.htmx and request.method == "GET"  # type: ignore[attr-defined]
+        template = "scheduling/public/slots.html" if partial else "scheduling/public/manage.html"
         return render(request, template, context, status=status)
 
 

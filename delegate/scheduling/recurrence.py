@@ -82,7 +82,7 @@ def _occurrence_starts(event: EventSpec, zone: ZoneInfo, lo: int, hi: int) -> It
     # DTSTART is always the first occurrence, even when the rule would not produce it
     # (RFC 5545 3.8.5.3; calendar apps show it too).
     rules = rruleset(cache=False)
-    rules.rrule(rule)  # type: ignore[arg-type]
+    rules.rrule(rule)
     rules.rdate(dtstart)
     lo_dt = dt.datetime.fromtimestamp(lo, tz=tz or dt.UTC)
     hi_dt = dt.datetime.fromtimestamp(hi, tz=tz or dt.UTC)
@@ -120,7 +120,7 @@ def expand(events: Sequence[EventSpec], *, zone: ZoneInfo, start: int, end: int)
                     continue
                 if event.is_all_day:
                     days = (event.end - event.start).days  # type: ignore[operator]
-                    stop = to_epoch(occurrence + dt.timedelta(days=max(days, 1)), zone)  # type: ignore[operator]
+                    stop = to_epoch(occurrence + dt.timedelta(days=max(days, 1)), zone)
                 else:
                     stop = key + length
                 if stop > start and key < end and stop > key:

@@ -114,17 +114,27 @@ def save_event(
         raise ValidationError(_("An event must end after it starts."))
     if fields.get("rrule"):
         try:
-            rrulestr(fields["rrule"], dtstart=starts_at if isinstance(starts_at, dt.datetime)
-                     else dt.datetime.combine(starts_at, dt.time()))
+            rrulestr(
+                fields["rrule"],
+                dtstart=starts_at
+                if isinstance(starts_at, dt.datetime)
+                else dt.datetime.combine(starts_at, dt.time()),
+            )
         except (ValueError, TypeError) as exc:
             raise ValidationError(_("The repeat rule is not valid.")) from exc
     with transaction.atomic():
-        event = Event.objects.filter(
-            calendar=calendar, uid=uid, recurrence_id=recurrence_id
-        ).first() if uid else None
+        event = (
+            Event.objects.filter(calendar=calendar, uid=uid, recurrence_id=recurrence_id).first()
+            if uid
+            else None
+        )
         if event is None:
-            event = Event(agency_id=calendar.agency_id, calendar=calendar,
-                          uid=uid or ical.new_uid(), recurrence_id=recurrence_id)
+            event = Event(
+                agency_id=calendar.agency_id,
+                calendar=calendar,
+                uid=uid or ical.new_uid(),
+                recurrence_id=recurrence_id,
+            )
         elif "sequence" not in fields:
             fields["sequence"] = event.sequence + 1
         for name, value in fields.items():
@@ -149,13 +159,16 @@ def set_range(event: Event, zone: ZoneInfo) -> None:
         event.range_end = max(event.range_end, replaced + length + dt.timedelta(days=1))
     if event.rrule:
         spec = event.spec(zone)
-        start = spec.start if isinstance(spec.start, dt.datetime) else dt.datetime.combine(
-            spec.start, dt.time())
+        start = (
+            spec.start
+            if isinstance(spec.start, dt.datetime)
+            else dt.datetime.combine(spec.start, dt.time())
+        )
         rule = rrulestr(event.rrule, dtstart=start, forceset=False)
         bounded = "COUNT=" in event.rrule.upper() or "UNTIL=" in event.rrule.upper()
         last = None
         if bounded:
-            for count, occurrence in enumerate(rule):  # type: ignore[arg-type]
+            for count, occurrence in enumerate(rule):
                 last = occurrence
                 if count >= MAX_OCCURRENCES:
                     break
@@ -179,8 +192,19 @@ def busy_intervals(calendars: Iterable[Calendar], *, start: int, end: int) -> li
         Event.objects.filter(calendar__in=[c.pk for c in calendars], range_start__lt=hi)
         .filter(Q(range_end__isnull=True) | Q(range_end__gt=lo))
         .exclude(is_busy=False, recurrence_id="")
-        .only("calendar_id", "uid", "starts_at", "ends_at", "tzid", "is_all_day", "rrule",
-              "exdates", "recurrence_id", "is_busy", "status")
+        .only(
+            "calendar_id",
+            "uid",
+            "starts_at",
+            "ends_at",
+            "tzid",
+            "is_all_day",
+            "rrule",
+            "exdates",
+            "recurrence_id",
+            "is_busy",
+            "status",
+        )
     )
     for event in events:
         by_calendar[event.calendar_id].append(event)
@@ -267,7 +291,8 @@ def available_slots(
     margin = rules.duration + rules.buffer_before + rules.buffer_after
     busy = busy_intervals(
         calendars if calendars is not None else deciding_calendars(event_type),
-        start=lo - margin, end=hi + margin,
+        start=lo - margin,
+        end=hi + margin,
     )
     booked: list[int] = []
     if rules.daily_limit is not None:
@@ -276,8 +301,10 @@ def available_slots(
         booked = [
             int(ts.timestamp())
             for ts in Booking.objects.filter(
-                event_type=event_type, status=Booking.Status.CONFIRMED,
-                starts_at__gte=day_lo, starts_at__lt=day_hi,
+                event_type=event_type,
+                status=Booking.Status.CONFIRMED,
+                starts_at__gte=day_lo,
+                starts_at__lt=day_hi,
             ).values_list("starts_at", flat=True)
         ]
     slots = free_slots(rules, busy=busy, now=now_ts, booked=booked, start=lo, end=hi)
@@ -300,8 +327,13 @@ class Visitor:
     time_zone: str = "Europe/Berlin"
 
 
-def _lock_and_check(event_type: EventType, starts_at: dt.datetime, now: dt.datetime | None,
-                    *, ignore: Booking | None = None) -> list[Calendar]:
+def _lock_and_check(
+    event_type: EventType,
+    starts_at: dt.datetime,
+    now: dt.datetime | None,
+    *,
+    ignore: Booking | None = None,
+) -> list[Calendar]:
     """Lock the deciding calendars (sorted, so two bookings never deadlock) and check the
     slot is still free. Must run inside a transaction. SQLite serialises writers anyway
     (transactions begin IMMEDIATE); PostgreSQL waits on the row locks."""
@@ -313,14 +345,19 @@ def _lock_and_check(event_type: EventType, starts_at: dt.datetime, now: dt.datet
     if ignore is not None and ignore.event_id:
         # Rescheduling: the booking's own event must not block its new time.
         Event.objects.filter(pk=ignore.event_id).update(is_busy=False)
-    if starts_at not in available_slots(event_type, now=now, start=starts_at, end=starts_at,
-                                        calendars=calendars_for_check):
+    if starts_at not in available_slots(
+        event_type, now=now, start=starts_at, end=starts_at, calendars=calendars_for_check
+    ):
         raise SlotUnavailable
     return locked
 
 
 def book(
-    event_type: EventType, *, starts_at: dt.datetime, visitor: Visitor, now: dt.datetime | None = None
+    event_type: EventType,
+    *,
+    starts_at: dt.datetime,
+    visitor: Visitor,
+    now: dt.datetime | None = None,
 ) -> Booking:
     """Book ``starts_at`` for a visitor of the public page: one booking per slot, however
     many visitors race for it (the losers get :class:`SlotUnavailable`). Puts the event
@@ -334,9 +371,14 @@ def book(
         try:
             with transaction.atomic():
                 booking = Booking.objects.create(
-                    agency_id=event_type.agency_id, event_type=event_type,
-                    starts_at=starts_at, ends_at=ends_at, name=visitor.name,
-                    email=visitor.email, answers=visitor.answers, language=visitor.language,
+                    agency_id=event_type.agency_id,
+                    event_type=event_type,
+                    starts_at=starts_at,
+                    ends_at=ends_at,
+                    name=visitor.name,
+                    email=visitor.email,
+                    answers=visitor.answers,
+                    language=visitor.language,
                     time_zone=visitor.time_zone,
                 )
         except IntegrityError:
@@ -351,13 +393,18 @@ def _booking_event(event_type: EventType, booking: Booking) -> Event:
     zone = ZoneInfo(event_type.time_zone)
     answers = "\n".join(f"{q}: {a}" for q, a in booking.answers.items())
     return save_event(
-        None, event_type.target_calendar,
+        None,
+        event_type.target_calendar,
         summary=f"{event_type.name}: {booking.name}",
-        starts_at=booking.starts_at.astimezone(zone), ends_at=booking.ends_at.astimezone(zone),
-        uid=f"booking-{booking.pk}@delegate", location=event_type.location,
-        description=answers, attendees=[{"email": booking.email, "name": booking.name,
-                                         "partstat": "ACCEPTED"}],
-        sequence=booking.sequence, is_busy=True, status=Event.Status.CONFIRMED,
+        starts_at=booking.starts_at.astimezone(zone),
+        ends_at=booking.ends_at.astimezone(zone),
+        uid=f"booking-{booking.pk}@delegate",
+        location=event_type.location,
+        description=answers,
+        attendees=[{"email": booking.email, "name": booking.name, "partstat": "ACCEPTED"}],
+        sequence=booking.sequence,
+        is_busy=True,
+        status=Event.Status.CONFIRMED,
     )
 
 
@@ -424,7 +471,8 @@ def booking_from_token(token: str) -> Booking | None:
         return None
     return (
         Booking.objects.select_related("event_type__client", "event_type__target_calendar")
-        .filter(pk=booking_id).first()
+        .filter(pk=booking_id)
+        .first()
     )
 
 
@@ -449,9 +497,15 @@ def propose_times(
     if not calendars:
         return []
     probe = EventType(
-        agency_id=client.agency_id, client=client, name="", duration_minutes=duration_minutes,
-        time_zone=client.time_zone, working_hours=DEFAULT_HOURS,
-        holiday_region=client.agency.country, target_calendar=calendars[0], **TASK_DEFAULTS,
+        agency_id=client.agency_id,
+        client=client,
+        name="",
+        duration_minutes=duration_minutes,
+        time_zone=client.time_zone,
+        working_hours=DEFAULT_HOURS,
+        holiday_region=client.agency.country,
+        target_calendar=calendars[0],
+        **TASK_DEFAULTS,
     )
     slots = available_slots(probe, now=now, calendars=calendars)
     # Spread the proposals: at most two per day.
@@ -488,17 +542,27 @@ def book_appointment(
         raise ValidationError(_("Choose a calendar of this client that Delegate can write to."))
     with transaction.atomic():
         event = save_event(
-            member, calendar, summary=summary, starts_at=starts_at.astimezone(calendar.zone),
-            ends_at=ends_at.astimezone(calendar.zone), location=location,
-            organizer=_organizer(), attendees=[{"email": a, "name": "", "partstat": "NEEDS-ACTION"}
-                                               for a in attendees],
+            member,
+            calendar,
+            summary=summary,
+            starts_at=starts_at.astimezone(calendar.zone),
+            ends_at=ends_at.astimezone(calendar.zone),
+            location=location,
+            organizer=_organizer(),
+            attendees=[{"email": a, "name": "", "partstat": "NEEDS-ACTION"} for a in attendees],
         )
         when = starts_at.astimezone(calendar.zone)
         task_services.post_message(
-            member, task, is_internal=True,
+            member,
+            task,
+            is_internal=True,
             text=_("Appointment booked: %(summary)s, %(when)s (%(zone)s), invited: %(who)s")
-            % {"summary": summary, "when": when.strftime("%Y-%m-%d %H:%M"),
-               "zone": calendar.time_zone, "who": ", ".join(attendees)},
+            % {
+                "summary": summary,
+                "when": when.strftime("%Y-%m-%d %H:%M"),
+                "zone": calendar.time_zone,
+                "who": ", ".join(attendees),
+            },
         )
         _invite_on_commit(event, "REQUEST")
     return event
@@ -512,8 +576,12 @@ def reschedule_appointment(
     zone = event.calendar.zone
     with transaction.atomic():
         event = save_event(
-            member, event.calendar, summary=event.summary, uid=event.uid,
-            starts_at=starts_at.astimezone(zone), ends_at=ends_at.astimezone(zone),
+            member,
+            event.calendar,
+            summary=event.summary,
+            uid=event.uid,
+            starts_at=starts_at.astimezone(zone),
+            ends_at=ends_at.astimezone(zone),
         )
         _invite_on_commit(event, "REQUEST")
     return event

@@ -92,8 +92,11 @@ def free_slots(
     if latest < earliest:
         return []
     zone = rules.zone
-    windows = working_windows(rules, local_day(earliest, zone) - dt.timedelta(days=1),
-                              local_day(latest, zone) + dt.timedelta(days=1))
+    windows = working_windows(
+        rules,
+        local_day(earliest, zone) - dt.timedelta(days=1),
+        local_day(latest, zone) + dt.timedelta(days=1),
+    )
     # A start s is blocked by busy [b0, b1) iff s - before < b1 and s + duration + after > b0,
     # i.e. s lies in the open interval (b0 - duration - after, b1 + before).
     reach = rules.duration + rules.buffer_after

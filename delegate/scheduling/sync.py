@@ -9,7 +9,8 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
-import caldav
+from caldav.calendarobjectresource import Event as CalDAVEvent
+from caldav.davclient import DAVClient
 from django.db import transaction
 from django.utils import timezone
 
@@ -29,8 +30,14 @@ class SyncResult:
     deleted: int = 0
 
 
-def _upsert(calendar: Calendar, parsed: list[ical.ParsedEvent], *, href: str = "",
-            etag: str = "", result: SyncResult) -> set[tuple[str, str]]:
+def _upsert(
+    calendar: Calendar,
+    parsed: list[ical.ParsedEvent],
+    *,
+    href: str = "",
+    etag: str = "",
+    result: SyncResult,
+) -> set[tuple[str, str]]:
     from delegate.scheduling.services import set_range
 
     zone = calendar.zone
@@ -40,11 +47,16 @@ def _upsert(calendar: Calendar, parsed: list[ical.ParsedEvent], *, href: str = "
             continue
         key = (item.uid, item.recurrence_id)
         seen.add(key)
-        event = Event.objects.filter(calendar=calendar, uid=item.uid,
-                                     recurrence_id=item.recurrence_id).first()
+        event = Event.objects.filter(
+            calendar=calendar, uid=item.uid, recurrence_id=item.recurrence_id
+        ).first()
         if event is None:
-            event = Event(agency_id=calendar.agency_id, calendar=calendar, uid=item.uid,
-                          recurrence_id=item.recurrence_id)
+            event = Event(
+                agency_id=calendar.agency_id,
+                calendar=calendar,
+                uid=item.uid,
+                recurrence_id=item.recurrence_id,
+            )
             result.created += 1
         else:
             result.updated += 1
@@ -64,7 +76,8 @@ def fetch_feed(url: str) -> bytes:
         url = "https://" + url.removeprefix("webcal://")
     if not url.startswith(("http://", "https://")):
         raise ValueError("Only http(s) and webcal feeds")
-    request = urllib.request.Request(url, headers={"User-Agent": "Delegate calendar sync"})
+    # The scheme is checked above: no file: or custom schemes.
+    request = urllib.request.Request(url, headers={"User-Agent": "Delegate calendar sync"})  # noqa: S310
     with urllib.request.urlopen(request, timeout=FEED_TIMEOUT_SECONDS) as response:  # noqa: S310
         data = response.read(FEED_MAX_BYTES + 1)
     if len(data) > FEED_MAX_BYTES:
@@ -78,8 +91,11 @@ def import_feed(calendar: Calendar, data: bytes) -> SyncResult:
     parsed = ical.parse_events(data, calendar.zone)
     with transaction.atomic():
         seen = _upsert(calendar, parsed, result=result)
-        stale = [e.pk for e in Event.objects.filter(calendar=calendar).only("uid", "recurrence_id")
-                 if (e.uid, e.recurrence_id) not in seen]
+        stale = [
+            e.pk
+            for e in Event.objects.filter(calendar=calendar).only("uid", "recurrence_id")
+            if (e.uid, e.recurrence_id) not in seen
+        ]
         result.deleted, _ = Event.objects.filter(pk__in=stale).delete()
     return result
 
@@ -87,9 +103,13 @@ def import_feed(calendar: Calendar, data: bytes) -> SyncResult:
 # --- CalDAV ----------------------------------------------------------------------------
 
 
-def _client(calendar: Calendar) -> caldav.DAVClient:
-    return caldav.DAVClient(url=calendar.source_url, username=calendar.username or None,
-                            password=calendar.password or None, timeout=FEED_TIMEOUT_SECONDS)
+def _client(calendar: Calendar) -> DAVClient:
+    return DAVClient(
+        url=calendar.source_url,
+        username=calendar.username or None,
+        password=calendar.password or None,
+        timeout=FEED_TIMEOUT_SECONDS,
+    )
 
 
 def _etag(obj: Any) -> str:
@@ -133,19 +153,22 @@ def push_event(event: Event) -> None:
     to the object's href, guarded by its ETag when we know it (a change made on the server
     meanwhile makes the PUT fail instead of being overwritten)."""
     calendar = event.calendar
-    siblings = list(Event.objects.filter(calendar=calendar, uid=event.uid).order_by("recurrence_id"))
+    siblings = list(
+        Event.objects.filter(calendar=calendar, uid=event.uid).order_by("recurrence_id")
+    )
     data = ical.calendar_bytes(siblings, calendar.zone).decode()
     with _client(calendar) as client:
         remote = client.calendar(url=calendar.source_url)
         # increase_seqno=False: SEQUENCE is ours (bumped once per change we make).
         if event.href:
-            obj = caldav.Event(client=client, url=event.href, data=data, parent=remote)
+            obj = CalDAVEvent(client=client, url=event.href, data=data, parent=remote)
             if event.etag:
                 obj.props["{DAV:}getetag"] = event.etag
             obj.save(increase_seqno=False, precondition="etag")
         else:
             obj = remote.add_event(data, increase_seqno=False)
         obj.load()
+    assert obj.url is not None  # a saved object has its URL
     Event.objects.filter(calendar=calendar, uid=event.uid).update(
         href=str(obj.url.canonical()), etag=_etag(obj)
     )
@@ -186,7 +209,8 @@ def refresh_due_calendars(now: dt.datetime | None = None) -> int:
     now = now or timezone.now()
     mirrored = Calendar.objects.filter(source__in=[Calendar.Source.ICS, Calendar.Source.CALDAV])
     due = [
-        calendar for calendar in mirrored
+        calendar
+        for calendar in mirrored
         if calendar.last_synced_at is None
         or calendar.last_synced_at + dt.timedelta(minutes=calendar.refresh_minutes) <= now
     ]

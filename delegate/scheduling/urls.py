@@ -10,8 +10,11 @@ urlpatterns = [
     path("calendars/<uuid:calendar_id>/", views.calendar_detail, name="calendar"),
     path("calendars/<uuid:calendar_id>/sync/", views.calendar_sync, name="calendar_sync"),
     path("events/<uuid:event_id>/delete/", views.event_delete, name="event_delete"),
-    path("clients/<uuid:client_id>/booking-pages/new/", views.event_type_create,
-         name="event_type_create"),
+    path(
+        "clients/<uuid:client_id>/booking-pages/new/",
+        views.event_type_create,
+        name="event_type_create",
+    ),
     path("booking-pages/<uuid:event_type_id>/", views.event_type_edit, name="event_type"),
     path("tasks/<uuid:task_id>/appointment/", views.task_appointment, name="task_appointment"),
 ]

@@ -47,10 +47,14 @@ def _acting(request: HttpRequest) -> Member:
 def calendar_list(request: HttpRequest) -> HttpResponse:
     member = _acting(request)
     calendars = calendars_visible_to(member).select_related("client", "member__user")
-    event_types = EventType.objects.filter(client__in=clients_visible_to(member)).select_related("client")
-    return render(request, "scheduling/calendar_list.html",
-                  {"calendars": calendars, "event_types": event_types,
-                   "clients": clients_visible_to(member)})
+    event_types = EventType.objects.filter(client__in=clients_visible_to(member)).select_related(
+        "client"
+    )
+    return render(
+        request,
+        "scheduling/calendar_list.html",
+        {"calendars": calendars, "event_types": event_types, "clients": clients_visible_to(member)},
+    )
 
 
 @member_required()
@@ -60,18 +64,25 @@ def calendar_create(request: HttpRequest) -> HttpResponse:
     member = _acting(request)
     client_id = request.GET.get("client") or request.POST.get("client")
     client = access_client(member, client_id) if client_id else None
-    form = CalendarForm(request.POST or None, initial={
-        "time_zone": client.time_zone if client else member.agency.time_zone})
+    form = CalendarForm(
+        request.POST or None,
+        initial={"time_zone": client.time_zone if client else member.agency.time_zone},
+    )
     if request.method == "POST" and form.is_valid():
         try:
             calendar = services.create_calendar(
-                member, client=client, owner=None if client else member, **form.cleaned_data)
+                member, client=client, owner=None if client else member, **form.cleaned_data
+            )
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
             return redirect("scheduling:calendar", calendar.pk)
-    return render(request, "scheduling/calendar_form.html", {"form": form, "client": client},
-                  status=400 if form.errors else 200)
+    return render(
+        request,
+        "scheduling/calendar_form.html",
+        {"form": form, "client": client},
+        status=400 if form.errors else 200,
+    )
 
 
 @member_required()
@@ -86,14 +97,26 @@ def calendar_detail(request: HttpRequest, calendar_id: Any) -> HttpResponse:
             form.add_error(None, _("This calendar mirrors a feed and is read-only."))
         elif form.is_valid():
             data = form.cleaned_data
-            start = data["starts_at"].astimezone(zone) if data["starts_at"].tzinfo else data["starts_at"].replace(tzinfo=zone)
-            end = data["ends_at"].astimezone(zone) if data["ends_at"].tzinfo else data["ends_at"].replace(tzinfo=zone)
+            start = (
+                data["starts_at"].astimezone(zone)
+                if data["starts_at"].tzinfo
+                else data["starts_at"].replace(tzinfo=zone)
+            )
+            end = (
+                data["ends_at"].astimezone(zone)
+                if data["ends_at"].tzinfo
+                else data["ends_at"].replace(tzinfo=zone)
+            )
             try:
                 services.save_event(
-                    member, calendar, summary=data["summary"],
+                    member,
+                    calendar,
+                    summary=data["summary"],
                     starts_at=start.date() if data["is_all_day"] else start,
                     ends_at=(end.date() + dt.timedelta(days=1)) if data["is_all_day"] else end,
-                    rrule=data["rrule"], location=data["location"], is_busy=data["is_busy"],
+                    rrule=data["rrule"],
+                    location=data["location"],
+                    is_busy=data["is_busy"],
                 )
             except ValidationError as exc:
                 apply_service_errors(form, exc)
@@ -103,18 +126,25 @@ def calendar_detail(request: HttpRequest, calendar_id: Any) -> HttpResponse:
     now = timezone.now()
     end = now + dt.timedelta(days=UPCOMING_DAYS)
     events = list(calendar.events.filter(range_start__lt=end).exclude(range_end__lt=now))
-    busy = expand([e.spec(zone) for e in events], zone=zone, start=int(now.timestamp()),
-                  end=int(end.timestamp()))
+    busy = expand(
+        [e.spec(zone) for e in events],
+        zone=zone,
+        start=int(now.timestamp()),
+        end=int(end.timestamp()),
+    )
     context = {
         "calendar": calendar,
         "events": events,
-        "busy": [(dt.datetime.fromtimestamp(a, tz=zone), dt.datetime.fromtimestamp(b, tz=zone))
-                 for a, b in busy],
+        "busy": [
+            (dt.datetime.fromtimestamp(a, tz=zone), dt.datetime.fromtimestamp(b, tz=zone))
+            for a, b in busy
+        ],
         "form": form,
         "feed_url": request.build_absolute_uri(reverse("booking:feed", args=[calendar.feed_token])),
     }
-    return render(request, "scheduling/calendar_detail.html", context,
-                  status=400 if form.errors else 200)
+    return render(
+        request, "scheduling/calendar_detail.html", context, status=400 if form.errors else 200
+    )
 
 
 @member_required()
@@ -130,8 +160,11 @@ def calendar_sync(request: HttpRequest, calendar_id: Any) -> HttpResponse:
         except Exception as exc:
             messages.error(request, _("Sync failed: %(error)s") % {"error": exc})
         else:
-            messages.success(request, _("Synced: %(n)s new, %(u)s changed, %(d)s removed.")
-                             % {"n": result.created, "u": result.updated, "d": result.deleted})
+            messages.success(
+                request,
+                _("Synced: %(n)s new, %(u)s changed, %(d)s removed.")
+                % {"n": result.created, "u": result.updated, "d": result.deleted},
+            )
     return redirect("scheduling:calendar", calendar.pk)
 
 
@@ -145,28 +178,38 @@ def event_delete(request: HttpRequest, event_id: Any) -> HttpResponse:
     return redirect("scheduling:calendar", calendar_id)
 
 
-def _event_type_form(request: HttpRequest, member: Member, client: Any,
-                     instance: EventType | None) -> HttpResponse:
+def _event_type_form(
+    request: HttpRequest, member: Member, client: Any, instance: EventType | None
+) -> HttpResponse:
     calendars = calendars_visible_to(member).filter(client=client)
     initial = {}
     if instance is not None:
-        initial = {"hours": hours_text(instance.working_hours),
-                   "question_lines": "\n".join(instance.questions)}
+        initial = {
+            "hours": hours_text(instance.working_hours),
+            "question_lines": "\n".join(instance.questions),
+        }
     else:
         initial = {"time_zone": client.time_zone, "holiday_region": client.agency.country}
-    form = EventTypeForm(request.POST or None, instance=instance, initial=initial,
-                         calendars=calendars)
+    form = EventTypeForm(
+        request.POST or None, instance=instance, initial=initial, calendars=calendars
+    )
     if request.method == "POST" and form.is_valid():
         event_type = services.save_event_type(
-            member, client, instance=form.save(commit=False),
+            member,
+            client,
+            instance=form.save(commit=False),
             busy_calendars=form.cleaned_data["busy_calendars"],
-            working_hours=form.cleaned_data["hours"], questions=form.cleaned_data["question_lines"],
+            working_hours=form.cleaned_data["hours"],
+            questions=form.cleaned_data["question_lines"],
         )
         messages.success(request, _("Booking page saved."))
         return redirect("scheduling:event_type", event_type.pk)
-    return render(request, "scheduling/event_type_form.html",
-                  {"form": form, "client": client, "event_type": instance},
-                  status=400 if form.errors else 200)
+    return render(
+        request,
+        "scheduling/event_type_form.html",
+        {"form": form, "client": client, "event_type": instance},
+        status=400 if form.errors else 200,
+    )
 
 
 @member_required()
@@ -194,7 +237,9 @@ def task_appointment(request: HttpRequest, task_id: Any) -> HttpResponse:
     calendars = calendars_visible_to(member).filter(client=task.client_id)
     zone = ZoneInfo(task.client.time_zone)
     try:
-        duration = max(15, min(480, int(request.GET.get("minutes") or request.POST.get("minutes") or 60)))
+        duration = max(
+            15, min(480, int(request.GET.get("minutes") or request.POST.get("minutes") or 60))
+        )
     except ValueError:
         duration = 60
     error = ""
@@ -204,24 +249,41 @@ def task_appointment(request: HttpRequest, task_id: Any) -> HttpResponse:
             start = dt.datetime.fromisoformat(request.POST.get("start", ""))
             if start.tzinfo is None:
                 start = start.replace(tzinfo=zone)
-            attendees = [a.strip() for a in request.POST.get("attendees", "").split(",") if a.strip()]
+            attendees = [
+                a.strip() for a in request.POST.get("attendees", "").split(",") if a.strip()
+            ]
             services.book_appointment(
-                member, task, calendar=calendar, starts_at=start,
+                member,
+                task,
+                calendar=calendar,
+                starts_at=start,
                 ends_at=start + dt.timedelta(minutes=duration),
                 summary=request.POST.get("summary", "").strip() or task.title,
-                attendees=attendees, location=request.POST.get("location", "").strip(),
+                attendees=attendees,
+                location=request.POST.get("location", "").strip(),
             )
         except (ValueError, ValidationError) as exc:
             error = "; ".join(getattr(exc, "messages", [str(exc)]))
         else:
             messages.success(request, _("Appointment booked and invitation sent."))
             return redirect("tasks:detail", task.pk)
-    proposals = [p.astimezone(zone) for p in services.propose_times(member, task, duration_minutes=duration)]
+    proposals = [
+        p.astimezone(zone) for p in services.propose_times(member, task, duration_minutes=duration)
+    ]
     default_attendee = ""
     if task.requester_id:
         from delegate.tasks.notifications import contact_email
 
         default_attendee = contact_email(task.requester) or ""
-    context = {"task": task, "calendars": calendars, "proposals": proposals, "minutes": duration,
-               "zone": zone.key, "error": error, "attendees": default_attendee}
-    return render(request, "scheduling/task_appointment.html", context, status=400 if error else 200)
+    context = {
+        "task": task,
+        "calendars": calendars,
+        "proposals": proposals,
+        "minutes": duration,
+        "zone": zone.key,
+        "error": error,
+        "attendees": default_attendee,
+    }
+    return render(
+        request, "scheduling/task_appointment.html", context, status=400 if error else 200
+    )

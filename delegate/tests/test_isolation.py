@@ -66,8 +66,9 @@ def _calendar_event(c: Cast) -> dict[str, Any]:
 
     start = dt.datetime(2030, 1, 7, 10, tzinfo=dt.UTC)
     calendar = _booking_page(c).target_calendar
-    event = scheduling.save_event(c.bob, calendar, summary="x", starts_at=start,
-                                  ends_at=start + dt.timedelta(hours=1))
+    event = scheduling.save_event(
+        c.bob, calendar, summary="x", starts_at=start, ends_at=start + dt.timedelta(hours=1)
+    )
     return {"event_id": event.pk}
 
 

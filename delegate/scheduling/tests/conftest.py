@@ -19,9 +19,16 @@ EVERY_DAY = {str(day): [["09:00", "17:00"]] for day in range(7)}
 def make_booking_page(cast: Cast) -> EventType:
     calendar = services.create_calendar(cast.bob, client=cast.acme, name="Acme main")
     return EventType.objects.create(
-        agency=cast.agency_a, client=cast.acme, name="Intro call", duration_minutes=30,
-        min_notice_minutes=60, horizon_days=14, working_hours=EVERY_DAY,
-        target_calendar=calendar, time_zone="Europe/Berlin", questions=["What about?"],
+        agency=cast.agency_a,
+        client=cast.acme,
+        name="Intro call",
+        duration_minutes=30,
+        min_notice_minutes=60,
+        horizon_days=14,
+        working_hours=EVERY_DAY,
+        target_calendar=calendar,
+        time_zone="Europe/Berlin",
+        questions=["What about?"],
     )
 
 
@@ -53,12 +60,21 @@ def radicale_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     configuration = radicale.config.load()
     configuration.update(
-        {"storage": {"filesystem_folder": str(tmp_path_factory.mktemp("radicale"))},
-         "auth": {"type": "none"}, "logging": {"level": "warning"}},
-        "test", privileged=True,
+        {
+            "storage": {"filesystem_folder": str(tmp_path_factory.mktemp("radicale"))},
+            "auth": {"type": "none"},
+            "logging": {"level": "warning"},
+        },
+        "test",
+        privileged=True,
     )
-    server = make_server("127.0.0.1", 0, radicale.Application(configuration),
-                         server_class=_ThreadingWSGIServer, handler_class=_QuietHandler)
+    server = make_server(
+        "127.0.0.1",
+        0,
+        radicale.Application(configuration),
+        server_class=_ThreadingWSGIServer,
+        handler_class=_QuietHandler,
+    )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}/"

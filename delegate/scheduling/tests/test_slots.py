@@ -72,7 +72,9 @@ def _ts(value: dt.date | dt.datetime, zone: ZoneInfo) -> int:
     return int(value.timestamp())
 
 
-def reference_slots(rules: Rules, events: list[EventSpec], now: int, booked: list[int]) -> list[int]:
+def reference_slots(
+    rules: Rules, events: list[EventSpec], now: int, booked: list[int]
+) -> list[int]:
     lo, hi = now - 3 * 86400, now + rules.horizon + 3 * 86400
     busy = reference_busy_minutes(events, rules.zone, lo, hi)
     first = dt.datetime.fromtimestamp(lo, tz=rules.zone).date()
@@ -95,7 +97,9 @@ def reference_slots(rules: Rules, events: list[EventSpec], now: int, booked: lis
                 and now + rules.min_notice <= s <= now + rules.horizon
                 and not any(
                     t in busy
-                    for t in range(s - rules.buffer_before, s + rules.duration + rules.buffer_after, MINUTE)
+                    for t in range(
+                        s - rules.buffer_before, s + rules.duration + rules.buffer_after, MINUTE
+                    )
                 )
             )
             day = dt.datetime.fromtimestamp(s, tz=rules.zone).date()
@@ -132,7 +136,13 @@ def event_specs(draw: st.DrawFn, index: int) -> list[EventSpec]:
     end = start + dt.timedelta(minutes=length)
     rrule = draw(
         st.sampled_from(
-            ["", "FREQ=DAILY", "FREQ=DAILY;COUNT=5", "FREQ=WEEKLY;BYDAY=MO,WE,FR", "FREQ=DAILY;INTERVAL=2"]
+            [
+                "",
+                "FREQ=DAILY",
+                "FREQ=DAILY;COUNT=5",
+                "FREQ=WEEKLY;BYDAY=MO,WE,FR",
+                "FREQ=DAILY;INTERVAL=2",
+            ]
         )
     )
     specs = []
@@ -148,8 +158,13 @@ def event_specs(draw: st.DrawFn, index: int) -> list[EventSpec]:
         rid = start + dt.timedelta(days=2)
         shift = dt.timedelta(hours=draw(st.integers(-5, 5)))
         specs.append(
-            EventSpec(uid, rid + shift, rid + shift + (end - start), recurrence_id=rid,
-                      is_cancelled=draw(st.booleans()))
+            EventSpec(
+                uid,
+                rid + shift,
+                rid + shift + (end - start),
+                recurrence_id=rid,
+                is_cancelled=draw(st.booleans()),
+            )
         )
     return specs
 
@@ -159,8 +174,11 @@ def scenarios(draw: st.DrawFn) -> tuple[Rules, list[EventSpec], int, list[int]]:
     zone = draw(st.sampled_from(ZONES))
     hours = draw(
         st.sampled_from(
-            [NINE_TO_FIVE, {d: [(dt.time(8), dt.time(12)), (dt.time(13), dt.time(18, 30))] for d in range(6)},
-             {d: [(dt.time(0), dt.time(4)), (dt.time(1, 30), dt.time(3, 15))] for d in range(7)}]
+            [
+                NINE_TO_FIVE,
+                {d: [(dt.time(8), dt.time(12)), (dt.time(13), dt.time(18, 30))] for d in range(6)},
+                {d: [(dt.time(0), dt.time(4)), (dt.time(1, 30), dt.time(3, 15))] for d in range(7)},
+            ]
         )
     )
     rules = Rules(
@@ -176,7 +194,11 @@ def scenarios(draw: st.DrawFn) -> tuple[Rules, list[EventSpec], int, list[int]]:
         holidays=frozenset({(BASE + dt.timedelta(days=draw(st.integers(0, 9)))).date()}),
     )
     events = [e for i in range(draw(st.integers(0, 6))) for e in draw(event_specs(i))]
-    now = int(BASE.timestamp()) + draw(st.integers(0, 4 * 96)) * 15 * MINUTE + draw(st.integers(0, 59))
+    now = (
+        int(BASE.timestamp())
+        + draw(st.integers(0, 4 * 96)) * 15 * MINUTE
+        + draw(st.integers(0, 59))
+    )
     booked = [now + draw(st.integers(0, rules.horizon)) for _ in range(draw(st.integers(0, 4)))]
     return rules, events, now, booked
 
@@ -188,13 +210,18 @@ def test_it_matches_the_minute_by_minute_reference(scenario: tuple) -> None:
     assert engine_slots(rules, events, now, booked) == reference_slots(rules, events, now, booked)
 
 
-def ts(*args: int, zone: ZoneInfo = BERLIN) -> int:
-    return int(dt.datetime(*args, tzinfo=zone).timestamp())
+def ts(year: int, month: int, day: int, hour: int = 0, zone: ZoneInfo = BERLIN) -> int:
+    return int(dt.datetime(year, month, day, hour, tzinfo=zone).timestamp())
 
 
 def test_it_keeps_working_hours_in_local_time_across_the_dst_change() -> None:
-    rules = Rules(zone=BERLIN, weekly_hours={d: [(dt.time(9), dt.time(10))] for d in range(7)},
-                  duration=3600, step=3600, horizon=4 * 86400)
+    rules = Rules(
+        zone=BERLIN,
+        weekly_hours={d: [(dt.time(9), dt.time(10))] for d in range(7)},
+        duration=3600,
+        step=3600,
+        horizon=4 * 86400,
+    )
     slots = free_slots(rules, busy=[], now=ts(2025, 10, 25, 0))
     # 09:00 Berlin is 07:00 UTC in summer time and 08:00 UTC after 26 October.
     assert [dt.datetime.fromtimestamp(s, tz=dt.UTC).hour for s in slots] == [7, 8, 8, 8]
@@ -202,10 +229,19 @@ def test_it_keeps_working_hours_in_local_time_across_the_dst_change() -> None:
 
 def test_it_repeats_a_weekly_event_at_the_same_wall_time_and_honours_exceptions() -> None:
     start = dt.datetime(2025, 10, 20, 10, tzinfo=BERLIN)  # Monday, summer time
-    master = EventSpec("w", start, start + dt.timedelta(hours=1), rrule="FREQ=WEEKLY;COUNT=4",
-                       exdates=(start + dt.timedelta(weeks=2),))
-    moved = EventSpec("w", dt.datetime(2025, 11, 10, 15, tzinfo=BERLIN),
-                      dt.datetime(2025, 11, 10, 16, tzinfo=BERLIN), recurrence_id=start + dt.timedelta(weeks=3))
+    master = EventSpec(
+        "w",
+        start,
+        start + dt.timedelta(hours=1),
+        rrule="FREQ=WEEKLY;COUNT=4",
+        exdates=(start + dt.timedelta(weeks=2),),
+    )
+    moved = EventSpec(
+        "w",
+        dt.datetime(2025, 11, 10, 15, tzinfo=BERLIN),
+        dt.datetime(2025, 11, 10, 16, tzinfo=BERLIN),
+        recurrence_id=start + dt.timedelta(weeks=3),
+    )
     busy = expand([master, moved], zone=BERLIN, start=ts(2025, 10, 1), end=ts(2025, 12, 1))
     assert busy == [
         (ts(2025, 10, 20, 10), ts(2025, 10, 20, 11)),
@@ -215,11 +251,23 @@ def test_it_repeats_a_weekly_event_at_the_same_wall_time_and_honours_exceptions(
 
 
 def test_an_all_day_event_blocks_the_whole_local_day_and_a_holiday_has_no_slots() -> None:
-    rules = Rules(zone=BERLIN, weekly_hours=NINE_TO_FIVE, duration=1800, horizon=7 * 86400,
-                  holidays=frozenset({dt.date(2025, 10, 22)}))
-    busy = expand([EventSpec("a", dt.date(2025, 10, 21), dt.date(2025, 10, 22))], zone=BERLIN,
-                  start=ts(2025, 10, 20), end=ts(2025, 10, 28))
-    days = {dt.datetime.fromtimestamp(s, tz=BERLIN).date() for s in free_slots(rules, busy=busy, now=ts(2025, 10, 20))}
+    rules = Rules(
+        zone=BERLIN,
+        weekly_hours=NINE_TO_FIVE,
+        duration=1800,
+        horizon=7 * 86400,
+        holidays=frozenset({dt.date(2025, 10, 22)}),
+    )
+    busy = expand(
+        [EventSpec("a", dt.date(2025, 10, 21), dt.date(2025, 10, 22))],
+        zone=BERLIN,
+        start=ts(2025, 10, 20),
+        end=ts(2025, 10, 28),
+    )
+    days = {
+        dt.datetime.fromtimestamp(s, tz=BERLIN).date()
+        for s in free_slots(rules, busy=busy, now=ts(2025, 10, 20))
+    }
     assert dt.date(2025, 10, 20) in days
     assert dt.date(2025, 10, 21) not in days  # all-day event
     assert dt.date(2025, 10, 22) not in days  # holiday

@@ -3,11 +3,13 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable
+from typing import Any
 from zoneinfo import ZoneInfo
 
-import caldav
 import icalendar
 import pytest
+from caldav.davclient import DAVClient
+from caldav.lib.error import ETagMismatchError
 
 from delegate.scheduling import services, sync
 from delegate.scheduling.models import Calendar, Event, EventType
@@ -47,8 +49,12 @@ def daily_series(first: dt.datetime, summary: str = "Standup", uid: str = "serie
     """Five daily 10:00–11:00 events from ``first``: the 2nd left out, the 3rd moved to 15:00."""
     day = dt.timedelta(days=1)
     return WEEKLY.format(
-        uid=uid, summary=summary, start=_fmt(first), end=_fmt(first + dt.timedelta(hours=1)),
-        exdate=_fmt(first + day), moved_from=_fmt(first + 2 * day),
+        uid=uid,
+        summary=summary,
+        start=_fmt(first),
+        end=_fmt(first + dt.timedelta(hours=1)),
+        exdate=_fmt(first + day),
+        moved_from=_fmt(first + 2 * day),
         moved_to=_fmt(first + 2 * day + dt.timedelta(hours=5)),
         moved_to_end=_fmt(first + 2 * day + dt.timedelta(hours=6)),
     ).replace("\n", "\r\n")
@@ -58,8 +64,13 @@ def busy_hours(calendar: Calendar, first: dt.datetime) -> list[tuple[int, int]]:
     """(day offset, local hour) of each busy block in the five days from ``first``."""
     start = int(first.timestamp()) - 3600
     busy = services.busy_intervals([calendar], start=start, end=start + 6 * 86400)
-    return [((dt.datetime.fromtimestamp(a, tz=BERLIN).date() - first.date()).days,
-             dt.datetime.fromtimestamp(a, tz=BERLIN).hour) for a, _b in busy]
+    return [
+        (
+            (dt.datetime.fromtimestamp(a, tz=BERLIN).date() - first.date()).days,
+            dt.datetime.fromtimestamp(a, tz=BERLIN).hour,
+        )
+        for a, _b in busy
+    ]
 
 
 def next_monday_10() -> dt.datetime:
@@ -73,17 +84,21 @@ def test_an_ics_subscription_mirrors_the_feed_on_its_interval(
 ) -> None:
     first = next_monday_10()
     url = feed_server(daily_series(first).encode())
-    calendar = services.create_calendar(cast.bob, client=cast.acme, name="Feed", source="ics",
-                                        source_url=url, refresh_minutes=30)
+    calendar = services.create_calendar(
+        cast.bob, client=cast.acme, name="Feed", source="ics", source_url=url, refresh_minutes=30
+    )
     assert sync.refresh_due_calendars() == 1
     assert busy_hours(calendar, first) == [(0, 10), (2, 15), (3, 10), (4, 10)]
     # changed upstream, but not refreshed before its interval has passed
     feed_server(daily_series(first, summary="Renamed", uid="series-2").encode())
     assert sync.refresh_due_calendars() == 0
     calendar.refresh_from_db()
-    later = calendar.last_synced_at + dt.timedelta(minutes=31)  # type: ignore[operator]
+    assert calendar.last_synced_at is not None
+    later = calendar.last_synced_at + dt.timedelta(minutes=31)
     assert sync.refresh_due_calendars(later) == 1
-    assert set(Event.objects.filter(calendar=calendar).values_list("uid", flat=True)) == {"series-2"}
+    assert set(Event.objects.filter(calendar=calendar).values_list("uid", flat=True)) == {
+        "series-2"
+    }
     assert not calendar.is_writable
 
 
@@ -92,22 +107,37 @@ def test_caldav_sync_is_incremental_and_writes_back(
 ) -> None:
     first = next_monday_10()
     user = f"acme-{uuid.uuid4().hex[:8]}"
-    with caldav.DAVClient(url=radicale_url, username=user, password="x") as client:
+    with DAVClient(url=radicale_url, username=user, password="x") as client:
         remote = client.principal().make_calendar(name="Acme", cal_id="main")
         remote_url = str(remote.url)
         obj = remote.add_event(daily_series(first))
         remote.add_event(daily_series(first + dt.timedelta(hours=3), summary="Lunch", uid="lunch"))
-    mirrored = services.create_calendar(cast.bob, client=cast.acme, name="Phone", source="caldav",
-                                        source_url=remote_url, username=user, password="x")
+    mirrored = services.create_calendar(
+        cast.bob,
+        client=cast.acme,
+        name="Phone",
+        source="caldav",
+        source_url=remote_url,
+        username=user,
+        password="x",
+    )
     result = sync.sync_caldav(mirrored)
     assert (result.created, result.deleted) == (4, 0)  # two masters, two overrides
     assert mirrored.sync_token
-    assert busy_hours(mirrored, first) == [(0, 10), (0, 13), (2, 15), (2, 18), (3, 10), (3, 13),
-                                           (4, 10), (4, 13)]
+    assert busy_hours(mirrored, first) == [
+        (0, 10),
+        (0, 13),
+        (2, 15),
+        (2, 18),
+        (3, 10),
+        (3, 13),
+        (4, 10),
+        (4, 13),
+    ]
     token = mirrored.sync_token
 
     # the server changes one object and deletes another: only those come back
-    with caldav.DAVClient(url=radicale_url, username=user, password="x") as client:
+    with DAVClient(url=radicale_url, username=user, password="x") as client:
         remote = client.calendar(url=remote_url)
         remote.event_by_uid("lunch").delete()
         changed = remote.event_by_uid("series-1")
@@ -117,36 +147,48 @@ def test_caldav_sync_is_incremental_and_writes_back(
     assert mirrored.sync_token != token
     assert result.deleted == 2 and result.created == 0 and result.updated == 2
     assert set(Event.objects.filter(calendar=mirrored).values_list("summary", flat=True)) == {
-        "Standup (new)", "Standup (new) (moved)"}
+        "Standup (new)",
+        "Standup (new) (moved)",
+    }
     assert sync.sync_caldav(mirrored).updated == 0  # nothing new
 
     # an appointment booked in Delegate goes to the server, and so do its changes
     start = first + dt.timedelta(days=1, hours=4)
-    event = services.book_appointment(cast.bob, cast.task, calendar=mirrored, starts_at=start,
-                                      ends_at=start + dt.timedelta(hours=1), summary="Kick-off",
-                                      attendees=["carol@acme.test"])
+    event = services.book_appointment(
+        cast.bob,
+        cast.task,
+        calendar=mirrored,
+        starts_at=start,
+        ends_at=start + dt.timedelta(hours=1),
+        summary="Kick-off",
+        attendees=["carol@acme.test"],
+    )
     sync.push_event(event)
     event.refresh_from_db()
     assert event.href.startswith(remote_url) and event.etag
-    services.reschedule_appointment(cast.bob, event, starts_at=start + dt.timedelta(hours=1),
-                                    ends_at=start + dt.timedelta(hours=2))
+    services.reschedule_appointment(
+        cast.bob,
+        event,
+        starts_at=start + dt.timedelta(hours=1),
+        ends_at=start + dt.timedelta(hours=2),
+    )
     event.refresh_from_db()
     sync.push_event(event)
-    with caldav.DAVClient(url=radicale_url, username=user, password="x") as client:
+    with DAVClient(url=radicale_url, username=user, password="x") as client:
         stored = client.calendar(url=remote_url).event_by_uid(event.uid)
-        vevent = icalendar.Calendar.from_ical(stored.data).walk("VEVENT")[0]
+        vevent: Any = icalendar.Calendar.from_ical(stored.data).walk("VEVENT")[0]
     assert vevent.start == start + dt.timedelta(hours=1)
     assert int(vevent["sequence"]) == 1
     assert obj is not None
 
     # someone changes it on the server meanwhile: our next write fails instead of
     # overwriting their change
-    with caldav.DAVClient(url=radicale_url, username=user, password="x") as client:
+    with DAVClient(url=radicale_url, username=user, password="x") as client:
         theirs = client.calendar(url=remote_url).event_by_uid(event.uid)
         theirs.data = theirs.data.replace("Kick-off", "Kick-off (their title)")
         theirs.save()
     services.cancel_appointment(cast.bob, event)
-    with pytest.raises(caldav.lib.error.ETagMismatchError):
+    with pytest.raises(ETagMismatchError):
         sync.push_event(event)
 
 
@@ -155,10 +197,13 @@ def test_booking_page_slots_respect_a_synced_calendar(
 ) -> None:
     first = next_monday_10()
     url = feed_server(daily_series(first).encode())
-    feed = services.create_calendar(cast.bob, client=cast.acme, name="Feed", source="ics", source_url=url)
+    feed = services.create_calendar(
+        cast.bob, client=cast.acme, name="Feed", source="ics", source_url=url
+    )
     sync.refresh_calendar(feed)
     page.busy_calendars.add(feed)
-    slots = services.available_slots(page, start=first - dt.timedelta(hours=1),
-                                     end=first + dt.timedelta(hours=2))
+    slots = services.available_slots(
+        page, start=first - dt.timedelta(hours=1), end=first + dt.timedelta(hours=2)
+    )
     local = [s.astimezone(BERLIN).strftime("%H:%M") for s in slots]
     assert "10:00" not in local and "10:30" not in local and "09:00" in local and "11:00" in local

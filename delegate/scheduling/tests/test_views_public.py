@@ -44,35 +44,51 @@ def test_a_visitor_books_and_gets_the_confirmation(
     start = slot.astimezone(TOKYO).isoformat()
     form = HttpClient().get(url, {"start": start, "tz": "Asia/Tokyo"})
     assert form.status_code == 200 and "What about?" in form.content.decode()
-    data = {"start": start, "tz": "Asia/Tokyo", "name": "Vera", "email": "vera@example.test",
-            "q0": "Offsite", "lang": "en"}
+    data = {
+        "start": start,
+        "tz": "Asia/Tokyo",
+        "name": "Vera",
+        "email": "vera@example.test",
+        "q0": "Offsite",
+        "lang": "en",
+    }
     with django_capture_on_commit_callbacks(execute=True):
         response = HttpClient().post(url, data)
     assert response.status_code == 200
     booking = Booking.objects.get()
     assert booking.starts_at == slot and booking.time_zone == "Asia/Tokyo"
     assert booking.answers == {"What about?": "Offsite"}
-    assert reverse("booking:manage", args=[services.booking_token(booking)]) in response.content.decode()
+    assert (
+        reverse("booking:manage", args=[services.booking_token(booking)])
+        in response.content.decode()
+    )
     # the same time again: a clear message and fresh times, no second booking
     again = HttpClient().post(url, dict(data, email="late@example.test"))
     assert again.status_code == 409
     body = again.content.decode()
     assert "someone else has just booked this time" in body
-    assert slot.astimezone(TOKYO).strftime("%H:%M") not in body.split('id="slots"')[1].split("<section")[1]
+    assert (
+        slot.astimezone(TOKYO).strftime("%H:%M")
+        not in body.split('id="slots"')[1].split("<section")[1]
+    )
     assert Booking.objects.count() == 1
 
 
 def test_invalid_details_change_nothing(page: EventType) -> None:
     slot = services.available_slots(page)[0]
-    response = HttpClient().post(reverse("booking:form", args=[page.slug]),
-                                 {"start": slot.isoformat(), "name": "", "email": "nope"})
+    response = HttpClient().post(
+        reverse("booking:form", args=[page.slug]),
+        {"start": slot.isoformat(), "name": "", "email": "nope"},
+    )
     assert response.status_code == 400
     assert Booking.objects.count() == 0 and Event.objects.count() == 0
 
 
 def test_the_signed_link_reschedules_and_cancels(page: EventType) -> None:
     slots = services.available_slots(page)
-    booking = services.book(page, starts_at=slots[0], visitor=services.Visitor("V", "v@example.test", {}))
+    booking = services.book(
+        page, starts_at=slots[0], visitor=services.Visitor("V", "v@example.test", {})
+    )
     url = reverse("booking:manage", args=[services.booking_token(booking)])
     http = HttpClient()
     assert http.get(url).status_code == 200
@@ -93,8 +109,14 @@ def test_the_signed_link_reschedules_and_cancels(page: EventType) -> None:
 def test_the_feed_is_behind_its_secret(page: EventType, cast: Cast) -> None:
     calendar = page.target_calendar
     start = dt.datetime(2030, 3, 4, 10, tzinfo=ZoneInfo("Europe/Berlin"))
-    services.save_event(cast.bob, calendar, summary="Board meeting", starts_at=start,
-                        ends_at=start + dt.timedelta(hours=2), rrule="FREQ=WEEKLY;COUNT=3")
+    services.save_event(
+        cast.bob,
+        calendar,
+        summary="Board meeting",
+        starts_at=start,
+        ends_at=start + dt.timedelta(hours=2),
+        rrule="FREQ=WEEKLY;COUNT=3",
+    )
     response = HttpClient().get(reverse("booking:feed", args=[calendar.feed_token]))
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/calendar")

@@ -13,9 +13,16 @@ def test_the_assistant_keeps_a_client_calendar(cast: Cast, calendar: Calendar) -
     http = cast.login(cast.bob)
     url = reverse("scheduling:calendar", args=[calendar.pk])
     assert http.get(url).status_code == 200
-    response = http.post(url, {"summary": "Team call", "starts_at": "2030-01-07T10:00",
-                               "ends_at": "2030-01-07T11:00", "rrule": "FREQ=WEEKLY",
-                               "is_busy": "on"})
+    response = http.post(
+        url,
+        {
+            "summary": "Team call",
+            "starts_at": "2030-01-07T10:00",
+            "ends_at": "2030-01-07T11:00",
+            "rrule": "FREQ=WEEKLY",
+            "is_busy": "on",
+        },
+    )
     assert response.status_code == 302
     event = Event.objects.get(summary="Team call")
     assert event.rrule == "FREQ=WEEKLY" and event.tzid == "Europe/Berlin"
@@ -32,14 +39,18 @@ def test_calendars_list_only_what_the_member_may_see(cast: Cast, calendar: Calen
     assert own.pk
 
 
-def test_outsiders_get_404_and_nothing_changes(cast: Cast, calendar: Calendar, page: EventType) -> None:
+def test_outsiders_get_404_and_nothing_changes(
+    cast: Cast, calendar: Calendar, page: EventType
+) -> None:
     before = db_state(Calendar, Event, EventType)
     for who in (cast.mallory, cast.eve):
         http = cast.login(who)
-        for url in (reverse("scheduling:calendar", args=[calendar.pk]),
-                    reverse("scheduling:event_type", args=[page.pk]),
-                    reverse("scheduling:task_appointment", args=[cast.task.pk]),
-                    reverse("scheduling:event_type_create", args=[cast.acme.pk])):
+        for url in (
+            reverse("scheduling:calendar", args=[calendar.pk]),
+            reverse("scheduling:event_type", args=[page.pk]),
+            reverse("scheduling:task_appointment", args=[cast.task.pk]),
+            reverse("scheduling:event_type_create", args=[cast.acme.pk]),
+        ):
             assert http.get(url).status_code == 404
             assert http.post(url, {"summary": "x", "name": "x"}).status_code == 404
     assert db_state(Calendar, Event, EventType) == before
@@ -49,8 +60,10 @@ def test_a_client_contact_gets_403(cast: Cast, calendar: Calendar) -> None:
     http = cast.login(cast.carol)
     assert http.get(reverse("scheduling:calendars")).status_code == 403
     before = db_state(Event)
-    assert http.post(reverse("scheduling:calendar", args=[calendar.pk]),
-                     {"summary": "x"}).status_code == 403
+    assert (
+        http.post(reverse("scheduling:calendar", args=[calendar.pk]), {"summary": "x"}).status_code
+        == 403
+    )
     assert db_state(Event) == before
 
 
@@ -60,20 +73,36 @@ def test_a_personal_calendar_is_read_only_for_a_manager(cast: Cast) -> None:
     url = reverse("scheduling:calendar", args=[own.pk])
     assert http.get(url).status_code == 200
     before = db_state(Event)
-    assert http.post(url, {"summary": "x", "starts_at": "2030-01-07T10:00",
-                           "ends_at": "2030-01-07T11:00"}).status_code == 403
+    assert (
+        http.post(
+            url, {"summary": "x", "starts_at": "2030-01-07T10:00", "ends_at": "2030-01-07T11:00"}
+        ).status_code
+        == 403
+    )
     assert db_state(Event) == before
 
 
 def test_an_assistant_creates_a_booking_page(cast: Cast, calendar: Calendar) -> None:
     http = cast.login(cast.bob)
-    response = http.post(reverse("scheduling:event_type_create", args=[cast.acme.pk]), {
-        "name": "Consultation", "duration_minutes": 45, "step_minutes": 15,
-        "buffer_before_minutes": 10, "buffer_after_minutes": 10, "min_notice_minutes": 120,
-        "horizon_days": 21, "reminder_minutes": 60, "time_zone": "Europe/Berlin",
-        "holiday_region": "DE-BY", "target_calendar": calendar.pk, "busy_calendars": [calendar.pk],
-        "hours": "Mo-Fr 09:00-12:00\nMo-Do 13:00-17:00", "question_lines": "Topic?\nPhone?",
-    })
+    response = http.post(
+        reverse("scheduling:event_type_create", args=[cast.acme.pk]),
+        {
+            "name": "Consultation",
+            "duration_minutes": 45,
+            "step_minutes": 15,
+            "buffer_before_minutes": 10,
+            "buffer_after_minutes": 10,
+            "min_notice_minutes": 120,
+            "horizon_days": 21,
+            "reminder_minutes": 60,
+            "time_zone": "Europe/Berlin",
+            "holiday_region": "DE-BY",
+            "target_calendar": calendar.pk,
+            "busy_calendars": [calendar.pk],
+            "hours": "Mo-Fr 09:00-12:00\nMo-Do 13:00-17:00",
+            "question_lines": "Topic?\nPhone?",
+        },
+    )
     assert response.status_code == 302, response.content.decode()
     page = EventType.objects.get(name="Consultation")
     assert page.working_hours["0"] == [["09:00", "12:00"], ["13:00", "17:00"]]
@@ -85,12 +114,22 @@ def test_an_assistant_creates_a_booking_page(cast: Cast, calendar: Calendar) -> 
 def test_a_booking_page_cannot_use_another_clients_calendar(cast: Cast, calendar: Calendar) -> None:
     mallory_calendar = services.create_calendar(cast.mallory, client=cast.globex, name="Globex")
     http = cast.login(cast.bob)
-    response = http.post(reverse("scheduling:event_type_create", args=[cast.acme.pk]), {
-        "name": "X", "duration_minutes": 30, "step_minutes": 15, "buffer_before_minutes": 0,
-        "buffer_after_minutes": 0, "min_notice_minutes": 0, "horizon_days": 7,
-        "reminder_minutes": 60, "time_zone": "Europe/Berlin", "target_calendar": mallory_calendar.pk,
-        "hours": "Mo-Fr 09:00-17:00",
-    })
+    response = http.post(
+        reverse("scheduling:event_type_create", args=[cast.acme.pk]),
+        {
+            "name": "X",
+            "duration_minutes": 30,
+            "step_minutes": 15,
+            "buffer_before_minutes": 0,
+            "buffer_after_minutes": 0,
+            "min_notice_minutes": 0,
+            "horizon_days": 7,
+            "reminder_minutes": 60,
+            "time_zone": "Europe/Berlin",
+            "target_calendar": mallory_calendar.pk,
+            "hours": "Mo-Fr 09:00-17:00",
+        },
+    )
     assert response.status_code == 400
     assert not EventType.objects.filter(name="X").exists()
 
@@ -102,8 +141,15 @@ def test_an_assistant_books_an_appointment_from_the_task(cast: Cast, calendar: C
     assert response.status_code == 200
     proposals = services.propose_times(cast.bob, cast.task)
     assert proposals[0].astimezone(calendar.zone).isoformat() in response.content.decode()
-    response = http.post(url, {"start": proposals[0].isoformat(), "calendar": calendar.pk,
-                               "summary": "Flight planning", "attendees": "carol@acme.test"})
+    response = http.post(
+        url,
+        {
+            "start": proposals[0].isoformat(),
+            "calendar": calendar.pk,
+            "summary": "Flight planning",
+            "attendees": "carol@acme.test",
+        },
+    )
     assert response.status_code == 302
     event = Event.objects.get(summary="Flight planning")
     assert event.starts_at == proposals[0] and event.attendees[0]["email"] == "carol@acme.test"

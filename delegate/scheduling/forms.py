@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import zoneinfo
 from typing import Any
 
@@ -10,9 +11,14 @@ from django.utils.translation import gettext_lazy as _
 from delegate.scheduling.models import Calendar, EventType
 
 
+@functools.cache
+def known_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
 def valid_zone(value: str | None, default: str) -> str:
     """The visitor's time zone if it is a real one, else ``default``."""
-    if value and value in zoneinfo.available_timezones():
+    if value and value in known_zones():
         return value
     return default
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import zoneinfo
 from collections import defaultdict
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,7 +15,7 @@ from django.utils import timezone, translation
 from django.views.decorators.http import require_GET, require_http_methods
 
 from delegate.scheduling import services
-from delegate.scheduling.forms import VisitorForm, valid_zone
+from delegate.scheduling.forms import VisitorForm, known_zones, valid_zone
 from delegate.scheduling.models import Booking, Calendar, EventType
 
 DAYS_SHOWN = 7
@@ -24,7 +23,7 @@ DAYS_SHOWN = 7
 
 @functools.cache
 def zones() -> list[str]:
-    return sorted(zoneinfo.available_timezones())
+    return sorted(known_zones())
 
 
 def _event_type(slug: str) -> EventType:

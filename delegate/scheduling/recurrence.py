@@ -100,10 +100,23 @@ def _occurrence_starts(event: EventSpec, zone: ZoneInfo, lo: int, hi: int) -> It
 def expand(events: Sequence[EventSpec], *, zone: ZoneInfo, start: int, end: int) -> list[Interval]:
     """Busy intervals of ``events`` overlapping ``[start, end)``, merged and sorted."""
     by_uid: dict[str, list[EventSpec]] = defaultdict(list)
+    intervals: list[Interval] = []
+    singles: dict[str, EventSpec] = {}
     for event in events:
         by_uid[event.uid].append(event)
-    intervals: list[Interval] = []
-    for group in by_uid.values():
+    for uid, group in by_uid.items():
+        if len(group) == 1 and not group[0].rrule and group[0].recurrence_id is None:
+            singles[uid] = group[0]
+    # Fast path for the common case, a plain timed event: no recurrence, no overrides.
+    for event in singles.values():
+        if event.is_cancelled or not event.is_busy or event.is_all_day:
+            continue
+        lo, hi = to_epoch(event.start, zone), to_epoch(event.end, zone)
+        if hi > start and lo < end and hi > lo:
+            intervals.append((lo, hi))
+    for uid, group in by_uid.items():
+        if uid in singles and not singles[uid].is_all_day:
+            continue
         overridden = {_key(e.recurrence_id, zone) for e in group if e.recurrence_id is not None}
         for event in group:
             skip = overridden if event.recurrence_id is None else set()

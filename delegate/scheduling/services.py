@@ -8,6 +8,7 @@ public slug or signed token resolved to, and nothing else.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +26,7 @@ from django.utils.translation import gettext as _
 from delegate.agencies.models import Member
 from delegate.clients.models import Client
 from delegate.scheduling import ical
-from delegate.scheduling.models import Booking, Calendar, Event, EventType
+from delegate.scheduling.models import Booking, Calendar, Event, EventType, event_spec
 from delegate.scheduling.recurrence import MAX_OCCURRENCES, Interval, expand, merge
 from delegate.scheduling.slots import Rules, free_slots
 
@@ -187,31 +188,19 @@ def busy_intervals(calendars: Iterable[Calendar], *, start: int, end: int) -> li
     lo = dt.datetime.fromtimestamp(start, tz=dt.UTC)
     hi = dt.datetime.fromtimestamp(end, tz=dt.UTC)
     calendars = list(calendars)
-    by_calendar: dict[Any, list[Event]] = {c.pk: [] for c in calendars}
+    rows: dict[Any, list[tuple[Any, ...]]] = {c.pk: [] for c in calendars}
     events = (
         Event.objects.filter(calendar__in=[c.pk for c in calendars], range_start__lt=hi)
         .filter(Q(range_end__isnull=True) | Q(range_end__gt=lo))
         .exclude(is_busy=False, recurrence_id="")
-        .only(
-            "calendar_id",
-            "uid",
-            "starts_at",
-            "ends_at",
-            "tzid",
-            "is_all_day",
-            "rrule",
-            "exdates",
-            "recurrence_id",
-            "is_busy",
-            "status",
-        )
+        .values_list("calendar_id", *Event.SPEC_FIELDS)
     )
-    for event in events:
-        by_calendar[event.calendar_id].append(event)
+    for row in events:
+        rows[row[0]].append(row[1:])
     intervals: list[Interval] = []
     for calendar in calendars:
         zone = calendar.zone
-        specs = [event.spec(zone) for event in by_calendar[calendar.pk]]
+        specs = [event_spec(row, zone) for row in rows[calendar.pk]]
         intervals.extend(expand(specs, zone=zone, start=start, end=end))
     return merge(intervals)
 
@@ -236,6 +225,11 @@ def holiday_dates(region: str, years: Iterable[int]) -> frozenset[dt.date]:
     """Public holidays of ``region`` ("DE", "DE-BY", "AT-9"); empty if none is set."""
     if not region:
         return frozenset()
+    return _holiday_dates(region, frozenset(years))
+
+
+@functools.lru_cache(maxsize=256)
+def _holiday_dates(region: str, years: frozenset[int]) -> frozenset[dt.date]:
     country, _sep, subdivision = region.upper().partition("-")
     try:
         days = holidays_lib.country_holidays(country, subdiv=subdivision or None, years=list(years))

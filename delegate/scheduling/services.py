@@ -630,3 +630,57 @@ def save_event_type(
         instance.save()
         instance.busy_calendars.set(calendars)
     return instance
+
+
+# --- assistants' availability ----------------------------------------------------------
+
+
+def assistant_free_slots(
+    member: Member,
+    assistant: Member,
+    *,
+    duration_minutes: int,
+    start: dt.datetime,
+    end: dt.datetime,
+    step_minutes: int = 15,
+    now: dt.datetime | None = None,
+) -> list[dt.datetime]:
+    """When ``assistant`` could take ``duration_minutes`` of work between ``start`` and
+    ``end``: their weekly working hours in their own zone, minus their absences and
+    public holidays of their region, minus busy time in their own calendars. For routing
+    and for proposing times; reveals free/busy only, so any colleague may ask."""
+    from delegate.agencies.models import Absence, AssistantProfile, WorkingHours
+
+    member.require_same_agency(assistant)
+    now = now or timezone.now()
+    profile = AssistantProfile.objects.filter(member=assistant).first()
+    zone = ZoneInfo(profile.time_zone if profile else assistant.agency.time_zone)
+    hours: dict[int, list[tuple[dt.time, dt.time]]] = {}
+    if profile is not None:
+        for block in WorkingHours.objects.filter(profile=profile):
+            hours.setdefault(block.weekday, []).append((block.starts_at, block.ends_at))
+    local_first = start.astimezone(zone).date() - dt.timedelta(days=1)
+    local_last = end.astimezone(zone).date() + dt.timedelta(days=1)
+    days_off: set[dt.date] = set()
+    for absence in Absence.objects.filter(
+        member=assistant, starts_on__lte=local_last, ends_on__gte=local_first
+    ):
+        day = absence.starts_on
+        while day <= absence.ends_on:
+            days_off.add(day)
+            day += dt.timedelta(days=1)
+    region = profile.holiday_region if profile else ""
+    rules = Rules(
+        zone=zone,
+        weekly_hours=hours,
+        duration=duration_minutes * 60,
+        step=step_minutes * 60,
+        horizon=max(0, int((end - now).total_seconds())),
+        holidays=holiday_dates(region, range(local_first.year, local_last.year + 1))
+        | frozenset(days_off),
+    )
+    lo, hi = int(start.timestamp()), int(end.timestamp())
+    calendars = Calendar.objects.filter(agency_id=assistant.agency_id, member=assistant)
+    busy = busy_intervals(calendars, start=lo - rules.duration, end=hi + rules.duration)
+    slots = free_slots(rules, busy=busy, now=int(now.timestamp()), start=lo, end=hi)
+    return [dt.datetime.fromtimestamp(s, tz=dt.UTC) for s in slots]

@@ -142,9 +142,10 @@ def calendar_detail(request: HttpRequest, calendar_id: Any) -> HttpResponse:
         "form": form,
         "feed_url": request.build_absolute_uri(reverse("booking:feed", args=[calendar.feed_token])),
     }
-    return render(
-        request, "scheduling/calendar_detail.html", context, status=400 if form.errors else 200
-    )
+    with timezone.override(zone):  # times as the calendar's owner reads them
+        return render(
+            request, "scheduling/calendar_detail.html", context, status=400 if form.errors else 200
+        )
 
 
 @member_required()
@@ -284,6 +285,7 @@ def task_appointment(request: HttpRequest, task_id: Any) -> HttpResponse:
         "error": error,
         "attendees": default_attendee,
     }
-    return render(
-        request, "scheduling/task_appointment.html", context, status=400 if error else 200
-    )
+    with timezone.override(zone):  # the client's local times
+        return render(
+            request, "scheduling/task_appointment.html", context, status=400 if error else 200
+        )

@@ -212,6 +212,9 @@ TASKS = {
 SCHEDULER_INTERVAL_SECONDS = env_int("SCHEDULER_INTERVAL_SECONDS", 30, minimum=1)
 HOUSEKEEPING_KEEP_DAYS = env_int("HOUSEKEEPING_KEEP_DAYS", 14, minimum=1)
 
+# --- calendars ------------------------------------------------------------------------
+CALENDAR_SYNC_ALLOW_PRIVATE_HOSTS = env_bool("CALENDAR_SYNC_ALLOW_PRIVATE_HOSTS", False)
+
 # --- cache ----------------------------------------------------------------------------
 _redis_url = env_str("REDIS_URL", "")
 CACHES = {

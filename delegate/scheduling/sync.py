@@ -4,13 +4,17 @@ incremental with the collection's sync token; objects are matched by href and ET
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import logging
+import socket
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
 from caldav.calendarobjectresource import Event as CalDAVEvent
 from caldav.davclient import DAVClient
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -68,14 +72,34 @@ def _upsert(
     return seen
 
 
+def check_public_url(url: str) -> str:
+    """``url`` if it is http(s) and its host resolves only to public addresses (unless
+    ``CALENDAR_SYNC_ALLOW_PRIVATE_HOSTS``): a calendar URL a user typed in must not make
+    the server fetch from the internal network. ``webcal://`` becomes ``https://``.
+    Checked before connecting; a host whose DNS changes in between is not caught."""
+    if url.startswith("webcal://"):
+        url = "https://" + url.removeprefix("webcal://")
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ValueError("Only http(s) and webcal URLs")
+    if settings.CALENDAR_SYNC_ALLOW_PRIVATE_HOSTS:
+        return url
+    try:
+        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
+    except OSError as exc:
+        raise ValueError(f"Cannot resolve {parts.hostname}") from exc
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if not address.is_global:
+            raise ValueError(f"{parts.hostname} is not a public address")
+    return url
+
+
 # --- ICS feeds -------------------------------------------------------------------------
 
 
 def fetch_feed(url: str) -> bytes:
-    if url.startswith("webcal://"):
-        url = "https://" + url.removeprefix("webcal://")
-    if not url.startswith(("http://", "https://")):
-        raise ValueError("Only http(s) and webcal feeds")
+    url = check_public_url(url)
     # The scheme is checked above: no file: or custom schemes.
     request = urllib.request.Request(url, headers={"User-Agent": "Delegate calendar sync"})  # noqa: S310
     with urllib.request.urlopen(request, timeout=FEED_TIMEOUT_SECONDS) as response:  # noqa: S310
@@ -104,6 +128,7 @@ def import_feed(calendar: Calendar, data: bytes) -> SyncResult:
 
 
 def _client(calendar: Calendar) -> DAVClient:
+    check_public_url(calendar.source_url)
     return DAVClient(
         url=calendar.source_url,
         username=calendar.username or None,

@@ -33,6 +33,12 @@ def make_booking_page(cast: Cast) -> EventType:
 
 
 @pytest.fixture
+def allow_local_sync(settings: Any) -> None:
+    """The test servers listen on loopback, which production refuses to sync from."""
+    settings.CALENDAR_SYNC_ALLOW_PRIVATE_HOSTS = True
+
+
+@pytest.fixture
 def page(cast: Cast) -> EventType:
     return make_booking_page(cast)
 

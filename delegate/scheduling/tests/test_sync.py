@@ -16,6 +16,7 @@ from delegate.scheduling.models import Calendar, Event, EventType
 from delegate.testing import Cast
 
 BERLIN = ZoneInfo("Europe/Berlin")
+pytestmark = pytest.mark.usefixtures("allow_local_sync")
 
 WEEKLY = """BEGIN:VCALENDAR
 VERSION:2.0
@@ -207,3 +208,23 @@ def test_booking_page_slots_respect_a_synced_calendar(
     )
     local = [s.astimezone(BERLIN).strftime("%H:%M") for s in slots]
     assert "10:00" not in local and "10:30" not in local and "09:00" in local and "11:00" in local
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8000/feed.ics",
+        "webcal://localhost/x.ics",
+        "http://10.0.0.5/a.ics",
+        "http://[::1]/a.ics",
+        "file:///etc/passwd",
+        "ftp://example.com/a.ics",
+    ],
+)
+def test_urls_into_the_internal_network_are_refused(url: str, settings: Any) -> None:
+    settings.CALENDAR_SYNC_ALLOW_PRIVATE_HOSTS = False
+    with pytest.raises(ValueError):
+        sync.check_public_url(url)
+    settings.CALENDAR_SYNC_ALLOW_PRIVATE_HOSTS = True
+    if url.startswith(("http", "webcal")):
+        assert sync.check_public_url(url).startswith("http")

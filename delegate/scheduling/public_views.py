@@ -37,6 +37,15 @@ def _event_type(slug: str) -> EventType:
     return event_type
 
 
+def _parse_start(value: str | None) -> dt.datetime | None:
+    """A chosen start time from the page (ISO with offset); None if malformed."""
+    try:
+        parsed = dt.datetime.fromisoformat(value or "")
+    except ValueError:
+        return None
+    return parsed
+
+
 def _language(request: HttpRequest, default: str) -> str:
     lang = request.GET.get("lang") or request.POST.get("lang")
     if lang in {"de", "en"}:
@@ -106,7 +115,7 @@ def booking_form(request: HttpRequest, slug: str) -> HttpResponse:
             "tz": zone.key,
         }
         if request.method == "GET":
-            start = VisitorForm.base_fields["start"].to_python(data.get("start"))
+            start = _parse_start(data.get("start"))
             if start is None:
                 raise Http404("No time chosen")
             context["start"] = (
@@ -162,7 +171,7 @@ def manage_booking(request: HttpRequest, token: str) -> HttpResponse:
                 booking = services.cancel_booking(booking)
                 context["cancelled"] = True
             elif request.POST.get("start"):
-                start = VisitorForm.base_fields["start"].to_python(request.POST["start"])
+                start = _parse_start(request.POST["start"])
                 try:
                     if start is None or start.tzinfo is None:
                         raise services.SlotUnavailable

@@ -124,3 +124,17 @@ def test_the_feed_is_behind_its_secret(page: EventType, cast: Cast) -> None:
     assert "SUMMARY:Board meeting" in body and "RRULE:FREQ=WEEKLY;COUNT=3" in body
     assert "DTSTART;TZID=Europe/Berlin:20300304T100000" in body
     assert HttpClient().get(reverse("booking:feed", args=["guess"])).status_code == 404
+
+
+def test_a_malformed_time_is_refused_not_an_error(page: EventType) -> None:
+    form = reverse("booking:form", args=[page.slug])
+    assert HttpClient().get(form, {"start": "tomorrow-ish"}).status_code == 404
+    booking = services.book(
+        page,
+        starts_at=services.available_slots(page)[0],
+        visitor=services.Visitor("V", "v@x.test", {}),
+    )
+    manage = reverse("booking:manage", args=[services.booking_token(booking)])
+    before = db_state(Booking, Event)
+    assert HttpClient().post(manage, {"start": "2030-13-45"}).status_code == 409
+    assert db_state(Booking, Event) == before

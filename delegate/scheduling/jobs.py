@@ -29,6 +29,12 @@ def push_calendar_event(event_id: str) -> bool:
 
 
 @task()
+def delete_remote_object(calendar_id: str, href: str) -> bool:
+    """Delete an object from a CalDAV calendar (its event was deleted in Delegate)."""
+    return sync.delete_remote_object(calendar_id, href)
+
+
+@task()
 def send_booking_reminders() -> int:
     return mail.send_due_reminders()
 

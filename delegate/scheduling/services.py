@@ -142,7 +142,18 @@ def save_event(
             setattr(event, name, value)
         set_range(event, zone)
         event.save()
+        push_on_commit(calendar, event)
     return event
+
+
+def push_on_commit(calendar: Calendar, event: Event) -> None:
+    """A change made in Delegate to a CalDAV calendar goes to the server after commit
+    (changes pulled from the server are stored by ``sync`` without coming back here)."""
+    from delegate.scheduling.jobs import push_calendar_event
+
+    if calendar.source == Calendar.Source.CALDAV:
+        event_id = str(event.pk)
+        transaction.on_commit(lambda: push_calendar_event.enqueue(event_id))
 
 
 def set_range(event: Event, zone: ZoneInfo) -> None:
@@ -179,8 +190,17 @@ def set_range(event: Event, zone: ZoneInfo) -> None:
 
 
 def delete_event(member: Member, event: Event) -> None:
+    """Delete an event (with the overrides of its occurrences); on a CalDAV calendar
+    the server's object goes too, after commit."""
+    from delegate.scheduling.jobs import delete_remote_object
+
     member.require_same_agency(event)
-    event.delete()
+    calendar = event.calendar
+    with transaction.atomic():
+        Event.objects.filter(calendar=calendar, uid=event.uid).delete()
+        if calendar.source == Calendar.Source.CALDAV and event.href:
+            calendar_id, href = str(calendar.pk), event.href
+            transaction.on_commit(lambda: delete_remote_object.enqueue(calendar_id, href))
 
 
 def busy_intervals(calendars: Iterable[Calendar], *, start: int, end: int) -> list[Interval]:
@@ -439,6 +459,8 @@ def cancel_booking(booking: Booking) -> Booking:
             Event.objects.filter(pk=booking.event_id).update(
                 status=Event.Status.CANCELLED, sequence=booking.sequence
             )
+            event = Event.objects.select_related("calendar").get(pk=booking.event_id)
+            push_on_commit(event.calendar, event)
         _notify_on_commit(booking, "cancelled")
     return booking
 
@@ -588,6 +610,7 @@ def cancel_appointment(member: Member, event: Event) -> Event:
         event.status = Event.Status.CANCELLED
         event.sequence += 1
         event.save(update_fields=["status", "sequence", "updated_at"])
+        push_on_commit(event.calendar, event)
         _invite_on_commit(event, "CANCEL")
     return event
 
@@ -599,12 +622,10 @@ def _organizer() -> str:
 
 
 def _invite_on_commit(event: Event, method: str) -> None:
-    from delegate.scheduling.jobs import push_calendar_event, send_invitation
+    from delegate.scheduling.jobs import send_invitation
 
     event_id, sequence = str(event.pk), event.sequence
     transaction.on_commit(lambda: send_invitation.enqueue(event_id, method, sequence))
-    if event.calendar.source == Calendar.Source.CALDAV:
-        transaction.on_commit(lambda: push_calendar_event.enqueue(event_id))
 
 
 def save_event_type(

@@ -14,6 +14,7 @@ from typing import Any
 
 from caldav.calendarobjectresource import Event as CalDAVEvent
 from caldav.davclient import DAVClient
+from caldav.lib.error import NotFoundError
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -207,12 +208,17 @@ def push_event_by_id(event_id: str) -> bool:
     return True
 
 
-def delete_remote_event(event: Event) -> None:
-    if not event.href:
-        return
-    calendar = event.calendar
+def delete_remote_object(calendar_id: str, href: str) -> bool:
+    """Delete ``href`` on the calendar's server; True if it was there."""
+    calendar = Calendar.objects.filter(pk=calendar_id, source=Calendar.Source.CALDAV).first()
+    if calendar is None:
+        return False
     with _client(calendar) as client:
-        client.delete(event.href)
+        try:
+            response = client.delete(href)
+        except NotFoundError:
+            return False
+    return bool(200 <= response.status < 300)
 
 
 # --- refresh ---------------------------------------------------------------------------

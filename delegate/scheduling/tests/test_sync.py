@@ -228,3 +228,46 @@ def test_urls_into_the_internal_network_are_refused(url: str, settings: Any) -> 
     settings.CALENDAR_SYNC_ALLOW_PRIVATE_HOSTS = True
     if url.startswith(("http", "webcal")):
         assert sync.check_public_url(url).startswith("http")
+
+
+def test_changes_made_in_delegate_go_to_the_caldav_server(
+    cast: Cast, radicale_url: str, django_capture_on_commit_callbacks: Any
+) -> None:
+    from django_tasks_db.models import DBTaskResult
+
+    user = f"acme-{uuid.uuid4().hex[:8]}"
+    with DAVClient(url=radicale_url, username=user, password="x") as client:
+        remote_url = str(client.principal().make_calendar(name="Acme", cal_id="main").url)
+    mirrored = services.create_calendar(
+        cast.bob,
+        client=cast.acme,
+        name="Phone",
+        source="caldav",
+        source_url=remote_url,
+        username=user,
+        password="x",
+    )
+    start = next_monday_10()
+    with django_capture_on_commit_callbacks(execute=True):
+        event = services.save_event(
+            cast.bob,
+            mirrored,
+            summary="Dentist",
+            starts_at=start,
+            ends_at=start + dt.timedelta(hours=1),
+        )
+    pushes = DBTaskResult.objects.filter(task_path__endswith="push_calendar_event")
+    assert list(pushes.values_list("args_kwargs", flat=True)) == [
+        {"args": [str(event.pk)], "kwargs": {}}
+    ]
+    assert sync.push_event_by_id(str(event.pk))  # what the worker runs
+    event.refresh_from_db()
+    with DAVClient(url=radicale_url, username=user, password="x") as client:
+        assert client.calendar(url=remote_url).event_by_uid(event.uid) is not None
+    with django_capture_on_commit_callbacks(execute=True):
+        services.delete_event(cast.bob, event)
+    deletes = DBTaskResult.objects.filter(task_path__endswith="delete_remote_object")
+    assert deletes.count() == 1
+    assert sync.delete_remote_object(str(mirrored.pk), event.href)
+    assert sync.sync_caldav(mirrored).created == 0
+    assert not Event.objects.filter(calendar=mirrored).exists()

@@ -705,3 +705,33 @@ def assistant_free_slots(
     busy = busy_intervals(calendars, start=lo - rules.duration, end=hi + rules.duration)
     slots = free_slots(rules, busy=busy, now=int(now.timestamp()), start=lo, end=hi)
     return [dt.datetime.fromtimestamp(s, tz=dt.UTC) for s in slots]
+
+
+def send_proposals(member: Member, task: Any, *, times: Sequence[dt.datetime]) -> Any:
+    """Offer ``times`` to the client as a message on the task, written in the client's
+    language and time zone (the client answers in the conversation; the assistant then
+    books the chosen one)."""
+    from django.utils import formats, translation
+
+    from delegate.tasks import services as task_services
+
+    member.require_same_agency(task)
+    if not times:
+        raise ValidationError(_("Choose at least one time to propose."))
+    client = task.client
+    zone = ZoneInfo(client.time_zone)
+    language = client.language
+    if task.requester_id and task.requester.language:
+        language = task.requester.language
+    with translation.override(language):
+        lines = [
+            "- " + formats.date_format(t.astimezone(zone), "l, j. F Y, H:i") for t in sorted(times)
+        ]
+        text = "\n".join(
+            [
+                _("Which of these times suits you? (%(zone)s)") % {"zone": client.time_zone},
+                "",
+                *lines,
+            ]
+        )
+    return task_services.post_message(member, task, text=text)

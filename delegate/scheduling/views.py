@@ -244,7 +244,18 @@ def task_appointment(request: HttpRequest, task_id: Any) -> HttpResponse:
     except ValueError:
         duration = 60
     error = ""
-    if request.method == "POST":
+    if request.method == "POST" and request.POST.get("action") == "propose":
+        try:
+            times = [dt.datetime.fromisoformat(t) for t in request.POST.getlist("start")]
+            if any(t.tzinfo is None for t in times):
+                raise ValueError("times need an offset")
+            services.send_proposals(member, task, times=times)
+        except (ValueError, ValidationError) as exc:
+            error = "; ".join(getattr(exc, "messages", [str(exc)]))
+        else:
+            messages.success(request, _("The times were sent to the client."))
+            return redirect("tasks:detail", task.pk)
+    elif request.method == "POST":
         calendar = access_calendar(member, request.POST.get("calendar"), write=True)
         try:
             start = dt.datetime.fromisoformat(request.POST.get("start", ""))

@@ -153,3 +153,23 @@ def test_an_assistant_books_an_appointment_from_the_task(cast: Cast, calendar: C
     assert response.status_code == 302
     event = Event.objects.get(summary="Flight planning")
     assert event.starts_at == proposals[0] and event.attendees[0]["email"] == "carol@acme.test"
+
+
+def test_an_assistant_offers_free_times_to_the_client(cast: Cast, calendar: Calendar) -> None:
+    from delegate.tasks.models import Message
+
+    cast.acme.language = "de"
+    cast.acme.save()
+    proposals = services.propose_times(cast.bob, cast.task)[:2]
+    http = cast.login(cast.bob)
+    url = reverse("scheduling:task_appointment", args=[cast.task.pk])
+    response = http.post(url, {"action": "propose", "start": [p.isoformat() for p in proposals]})
+    assert response.status_code == 302
+    message = Message.objects.filter(task=cast.task).latest("created_at")
+    assert message.direction == Message.Direction.OUTBOUND and not message.is_internal
+    assert "Welche dieser Zeiten" in message.text
+    for proposal in proposals:
+        assert proposal.astimezone(calendar.zone).strftime("%H:%M") in message.text
+    before = db_state(Event)
+    assert http.post(url, {"action": "propose"}).status_code == 400  # nothing chosen
+    assert db_state(Event) == before

@@ -16,6 +16,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
@@ -23,6 +24,7 @@ from delegate.agencies.models import Absence, Member, Skill
 from delegate.clients.models import Client, ClientTeamMember, Contact
 from delegate.routing.models import RebalanceProposal
 from delegate.intake.models import InboundMessage
+from delegate.scheduling.models import Calendar, Event, EventType
 from delegate.tasks.models import Attachment, Category, Message, Task, TaskEvent
 
 Actor = Member | Contact
@@ -231,6 +233,49 @@ def access_inbound(member: Member, inbound_id: Any, *, write: bool = False) -> I
         raise Http404("No such inbound message") from None
     member.require_manager()
     return inbound
+
+
+def calendars_visible_to(member: Member) -> QuerySet[Calendar]:
+    """Managers see every calendar of the agency; an assistant sees their own and those
+    of the clients they are assigned to."""
+    calendars = Calendar.objects.filter(agency_id=member.agency_id)
+    if member.is_manager:
+        return calendars
+    return calendars.filter(Q(member=member) | Q(client__in=clients_visible_to(member)))
+
+
+def access_calendar(member: Member, calendar_id: Any, *, write: bool = False) -> Calendar:
+    """``write`` is granted to whoever sees the calendar: assistants keep their clients'
+    calendars. Another member's own calendar is read-only even for managers."""
+    try:
+        calendar = calendars_visible_to(member).select_related("client").get(pk=_uuid(calendar_id))
+    except Calendar.DoesNotExist:
+        raise Http404("No such calendar") from None
+    if write and calendar.member_id is not None and calendar.member_id != member.pk:
+        raise PermissionDenied("Only the owner changes a personal calendar")
+    return calendar
+
+
+def access_event(member: Member, event_id: Any, *, write: bool = False) -> Event:
+    try:
+        event = Event.objects.select_related("calendar").get(
+            pk=_uuid(event_id), calendar__in=calendars_visible_to(member)
+        )
+    except Event.DoesNotExist:
+        raise Http404("No such event") from None
+    if write:
+        access_calendar(member, event.calendar_id, write=True)
+    return event
+
+
+def access_event_type(member: Member, event_type_id: Any, *, write: bool = False) -> EventType:
+    """Booking pages of the clients the member sees; assistants may change them."""
+    try:
+        return EventType.objects.select_related("client", "target_calendar").get(
+            pk=_uuid(event_type_id), client__in=clients_visible_to(member)
+        )
+    except EventType.DoesNotExist:
+        raise Http404("No such booking page") from None
 
 
 def role_on_task(actor: Actor | None, task: Task) -> str:

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "delegate.routing",
     "delegate.intake",
     "delegate.portal",
+    "delegate.scheduling",
     "delegate.api",
 ]
 
@@ -243,6 +244,8 @@ HOUSEKEEPING_KEEP_DAYS = env_int("HOUSEKEEPING_KEEP_DAYS", 14, minimum=1)
 # --- triage ---------------------------------------------------------------------------
 # A triage field whose confidence is below this (in percent) flags the task for a check.
 TRIAGE_CHECK_BELOW_PERCENT = env_int("TRIAGE_CHECK_BELOW_PERCENT", 60, minimum=0)
+# --- calendars ------------------------------------------------------------------------
+CALENDAR_SYNC_ALLOW_PRIVATE_HOSTS = env_bool("CALENDAR_SYNC_ALLOW_PRIVATE_HOSTS", False)
 
 # --- cache ----------------------------------------------------------------------------
 _redis_url = env_str("REDIS_URL", "")

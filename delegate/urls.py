@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from delegate.accounts.views import home
 from delegate.api.urls import api
+from delegate.scheduling.urls import public_urlpatterns
 
 urlpatterns = [
     path("", home, name="home"),
@@ -16,6 +17,8 @@ urlpatterns = [
     path("portal/", include("delegate.portal.urls")),
     path("inbound/", include("delegate.intake.urls")),
     path("hooks/", include("delegate.intake.hooks_urls")),
+    path("scheduling/", include("delegate.scheduling.urls")),
+    path("book/", include((public_urlpatterns, "booking"))),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

@@ -74,6 +74,36 @@ def _inbound(cast: Cast) -> dict[str, Any]:
     return {"inbound_id": inbound.pk}
 
 
+def _booking_page(cast: Cast) -> Any:
+    from delegate.scheduling.tests.conftest import make_booking_page
+
+    return make_booking_page(cast)
+
+
+def _calendar(c: Cast) -> dict[str, Any]:
+    return {"calendar_id": _booking_page(c).target_calendar_id}
+
+
+def _calendar_event(c: Cast) -> dict[str, Any]:
+    from delegate.scheduling import services as scheduling
+
+    start = dt.datetime(2030, 1, 7, 10, tzinfo=dt.UTC)
+    calendar = _booking_page(c).target_calendar
+    event = scheduling.save_event(
+        c.bob, calendar, summary="x", starts_at=start, ends_at=start + dt.timedelta(hours=1)
+    )
+    return {"event_id": event.pk}
+
+
+def _booking_token(c: Cast) -> dict[str, Any]:
+    from delegate.scheduling import services as scheduling
+
+    page = _booking_page(c)
+    slot = scheduling.available_slots(page)[0]
+    booking = scheduling.book(page, starts_at=slot, visitor=scheduling.Visitor("V", "v@x.test", {}))
+    return {"token": scheduling.booking_token(booking)}
+
+
 TARGETS: dict[str, Kwargs] = {
     "intake:detail": _inbound,
     "intake:raw": _inbound,
@@ -114,10 +144,33 @@ TARGETS: dict[str, Kwargs] = {
     "agencies:absence_add": _member,
     "agencies:absence_delete": lambda c: {"absence_id": _absence(c).pk},
     "agencies:my_absence_delete": lambda c: {"absence_id": _absence(c).pk},
+    "scheduling:calendar": _calendar,
+    "scheduling:calendar_sync": _calendar,
+    "scheduling:event_delete": _calendar_event,
+    "scheduling:event_type_create": _client,
+    "scheduling:event_type": lambda c: {"event_type_id": _booking_page(c).pk},
+    "scheduling:task_appointment": _task,
+    # Public by design (opaque slug, signed token, secret feed token): anyone may read
+    # them; the test checks that an outsider's request changes nothing there.
+    "booking:page": lambda c: {"slug": _booking_page(c).slug},
+    "booking:form": lambda c: {"slug": _booking_page(c).slug},
+    "booking:manage": _booking_token,
+    "booking:feed": lambda c: {"token": _booking_page(c).target_calendar.feed_token},
 }
+PUBLIC_ROUTES = {"booking:page", "booking:form", "booking:manage", "booking:feed"}
 
 # Tenant data whose change would show a leak.
-SNAPSHOT_APPS = ("accounts", "agencies", "clients", "tasks", "triage", "routing", "intake", "api")
+SNAPSHOT_APPS = (
+    "accounts",
+    "agencies",
+    "clients",
+    "tasks",
+    "triage",
+    "routing",
+    "intake",
+    "scheduling",
+    "api",
+)
 
 
 def id_routes() -> Iterator[tuple[str, list[str]]]:
@@ -191,6 +244,10 @@ def test_it_refuses_outsiders_on_every_id_route(cast: Cast, outsider: str) -> No
 
 
 def _expected_statuses(name: str, outsider: str) -> set[int]:
+    if name in PUBLIC_ROUTES:
+        # Public pages answer anyone (GET 200); a stray POST is refused as invalid (400)
+        # or with no time chosen (404); the snapshot proves it changed nothing.
+        return {200, 400, 404}
     portal = name.startswith("portal:")
     # The outsider whose role fits the route must get 404 (the object is not theirs);
     # a role that does not fit the route at all gets 403; both are refusals.

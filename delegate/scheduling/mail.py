@@ -1,0 +1,165 @@
+"""Emails about bookings and appointments, with iCalendar attachments that calendar apps
+apply (RFC 5546 iTIP: REQUEST to add or update, CANCEL to remove; same UID, higher
+SEQUENCE)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from email.utils import parseaddr
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from delegate.scheduling import ical
+from delegate.scheduling.models import Booking, BookingNotice, Event, InvitationDelivery
+
+HEADERS = {"Auto-Submitted": "auto-generated"}
+
+
+def organizer_email() -> str:
+    return parseaddr(settings.DEFAULT_FROM_EMAIL)[1] or "delegate@localhost"
+
+
+def invitation_ics(event: Event, *, method: str) -> bytes:
+    """A one-event iTIP message. The organizer is the agency's sending address."""
+    if not event.organizer:
+        event.organizer = organizer_email()
+    if method == "CANCEL":
+        event.status = Event.Status.CANCELLED
+    return ical.calendar_bytes([event], event.calendar.zone, method=method)
+
+
+def attach_ics(email: EmailMessage, data: bytes, method: str) -> None:
+    email.attach("invite.ics", data, f"text/calendar; charset=utf-8; method={method}")
+
+
+def send_booking_notice(booking_id: str, kind: str, sequence: int) -> bool:
+    """Send the ``kind`` email of a booking once per (kind, sequence); False if it was
+    sent already or no longer applies (a later change superseded it)."""
+    booking = (
+        Booking.objects.select_related("event_type__client__agency", "event__calendar")
+        .filter(pk=booking_id)
+        .first()
+    )
+    if booking is None or booking.sequence != sequence:
+        return False
+    if kind == BookingNotice.Kind.REMINDER and booking.status != Booking.Status.CONFIRMED:
+        return False
+    try:
+        with transaction.atomic():
+            BookingNotice.objects.create(
+                agency_id=booking.agency_id, booking=booking, kind=kind, sequence=sequence
+            )
+            _send(booking, kind)
+    except IntegrityError:
+        return False
+    return True
+
+
+def _send(booking: Booking, kind: str) -> None:
+    from delegate.scheduling.services import booking_token
+
+    event_type = booking.event_type
+    zone = ZoneInfo(booking.time_zone)
+    manage = settings.SITE_URL + reverse("booking:manage", args=[booking_token(booking)])
+    with translation.override(booking.language), timezone.override(zone):
+        context = {
+            "booking": booking,
+            "event_type": event_type,
+            "client": event_type.client,
+            "starts": booking.starts_at.astimezone(zone),
+            "ends": booking.ends_at.astimezone(zone),
+            "time_zone": booking.time_zone,
+            "manage_url": manage,
+            "kind": kind,
+        }
+        subject = render_to_string("scheduling/email/booking_subject.txt", context)
+        body = render_to_string("scheduling/email/booking.txt", context)
+    email = EmailMessage(
+        subject=" ".join(subject.split()),
+        body=body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[booking.email],
+        headers=HEADERS,
+    )
+    if booking.event is not None and kind != BookingNotice.Kind.REMINDER:
+        method = "CANCEL" if kind == BookingNotice.Kind.CANCELLED else "REQUEST"
+        attach_ics(email, invitation_ics(booking.event, method=method), method)
+    email.send(fail_silently=False)
+
+
+def send_due_reminders(now: dt.datetime | None = None) -> int:
+    """Remind visitors of confirmed bookings whose reminder time has come and whose
+    appointment lies ahead. Safe to run twice and on several machines."""
+    now = now or timezone.now()
+    due = (
+        Booking.objects.filter(
+            status=Booking.Status.CONFIRMED,
+            starts_at__gt=now,
+            starts_at__lte=now + dt.timedelta(days=8),
+        )
+        .exclude(notices__kind=BookingNotice.Kind.REMINDER)
+        .select_related("event_type")
+    )
+    sent = 0
+    for booking in due:
+        if booking.starts_at - dt.timedelta(minutes=booking.event_type.reminder_minutes) > now:
+            continue
+        if not booking.notices.filter(kind=BookingNotice.Kind.REMINDER).exists():
+            sent += send_booking_notice(
+                str(booking.pk), BookingNotice.Kind.REMINDER, booking.sequence
+            )
+    return sent
+
+
+def send_invitation(event: Event, *, method: str, recipients: list[str], language: str) -> None:
+    """An appointment an assistant booked from a task, to its attendees."""
+    zone = event.calendar.zone
+    with translation.override(language), timezone.override(zone):
+        context = {
+            "event": event,
+            "starts": event.starts_at.astimezone(zone),
+            "ends": event.ends_at.astimezone(zone),
+            "time_zone": zone.key,
+            "method": method,
+        }
+        subject = render_to_string("scheduling/email/invitation_subject.txt", context)
+        body = render_to_string("scheduling/email/invitation.txt", context)
+    email = EmailMessage(
+        subject=" ".join(subject.split()),
+        body=body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=recipients,
+        headers=HEADERS,
+    )
+    attach_ics(email, invitation_ics(event, method=method), method)
+    email.send(fail_silently=False)
+
+
+def send_invitation_once(event_id: str, method: str, sequence: int) -> bool:
+    """Send the ``method`` message of version ``sequence`` of an appointment to its
+    attendees, once; False if sent already or superseded by a later version."""
+    event = Event.objects.select_related("calendar__client").filter(pk=event_id).first()
+    if event is None or event.sequence != sequence or not event.attendees:
+        return False
+    client = event.calendar.client
+    language = client.language if client is not None else settings.LANGUAGE_CODE
+    try:
+        with transaction.atomic():
+            InvitationDelivery.objects.create(
+                agency_id=event.agency_id, event=event, method=method, sequence=sequence
+            )
+            send_invitation(
+                event,
+                method=method,
+                language=language,
+                recipients=[a["email"] for a in event.attendees],
+            )
+    except IntegrityError:
+        return False
+    return True

@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from django.core import mail
+from django.test import Client as HttpClient
+from django.urls import reverse
+
+from delegate.scheduling import services
+from delegate.scheduling.models import Booking, Event, EventType
+from delegate.testing import Cast, db_state
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+
+
+def test_the_page_shows_free_times_in_the_visitors_zone_and_language(page: EventType) -> None:
+    slot = services.available_slots(page)[0]
+    url = reverse("booking:page", args=[page.slug])
+    response = HttpClient().get(url, {"tz": "Asia/Tokyo", "lang": "de"})
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Ihre Zeitzone" in body
+    assert slot.astimezone(TOKYO).strftime("%H:%M") in body
+    assert "Asia/Tokyo" in body
+    partial = HttpClient().get(url, {"tz": "Asia/Tokyo"}, headers={"HX-Request": "true"})
+    assert partial.status_code == 200 and "<html" not in partial.content.decode()
+    assert "Your time zone" in HttpClient().get(url, {"lang": "en"}).content.decode()
+
+
+def test_unknown_or_inactive_pages_are_404(page: EventType) -> None:
+    assert HttpClient().get(reverse("booking:page", args=["NOPE1234"])).status_code == 404
+    page.is_active = False
+    page.save()
+    assert HttpClient().get(reverse("booking:page", args=[page.slug])).status_code == 404
+
+
+def test_a_visitor_books_and_gets_the_confirmation(
+    page: EventType, django_capture_on_commit_callbacks
+) -> None:
+    mail.outbox.clear()
+    slot = services.available_slots(page)[0]
+    url = reverse("booking:form", args=[page.slug])
+    start = slot.astimezone(TOKYO).isoformat()
+    form = HttpClient().get(url, {"start": start, "tz": "Asia/Tokyo"})
+    assert form.status_code == 200 and "What about?" in form.content.decode()
+    data = {
+        "start": start,
+        "tz": "Asia/Tokyo",
+        "name": "Vera",
+        "email": "vera@example.test",
+        "q0": "Offsite",
+        "lang": "en",
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        response = HttpClient().post(url, data)
+    assert response.status_code == 200
+    booking = Booking.objects.get()
+    assert booking.starts_at == slot and booking.time_zone == "Asia/Tokyo"
+    assert booking.answers == {"What about?": "Offsite"}
+    assert (
+        reverse("booking:manage", args=[services.booking_token(booking)])
+        in response.content.decode()
+    )
+    # the same time again: a clear message and fresh times, no second booking
+    again = HttpClient().post(url, dict(data, email="late@example.test"))
+    assert again.status_code == 409
+    body = again.content.decode()
+    assert "someone else has just booked this time" in body
+    assert (
+        slot.astimezone(TOKYO).strftime("%H:%M")
+        not in body.split('id="slots"')[1].split("<section")[1]
+    )
+    assert Booking.objects.count() == 1
+
+
+def test_invalid_details_change_nothing(page: EventType) -> None:
+    slot = services.available_slots(page)[0]
+    response = HttpClient().post(
+        reverse("booking:form", args=[page.slug]),
+        {"start": slot.isoformat(), "name": "", "email": "nope"},
+    )
+    assert response.status_code == 400
+    assert Booking.objects.count() == 0 and Event.objects.count() == 0
+
+
+def test_the_signed_link_reschedules_and_cancels(page: EventType) -> None:
+    slots = services.available_slots(page)
+    booking = services.book(
+        page, starts_at=slots[0], visitor=services.Visitor("V", "v@example.test", {})
+    )
+    url = reverse("booking:manage", args=[services.booking_token(booking)])
+    http = HttpClient()
+    assert http.get(url).status_code == 200
+    response = http.post(url, {"start": slots[6].isoformat()})
+    assert response.status_code == 200
+    booking.refresh_from_db()
+    assert booking.starts_at == slots[6]
+    response = http.post(url, {"action": "cancel"})
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.CANCELLED
+    # a forged token is a 404 and changes nothing
+    before = db_state(Booking, Event)
+    forged = reverse("booking:manage", args=[services.booking_token(booking)[:-2] + "xx"])
+    assert http.post(forged, {"action": "cancel"}).status_code == 404
+    assert db_state(Booking, Event) == before
+
+
+def test_the_feed_is_behind_its_secret(page: EventType, cast: Cast) -> None:
+    calendar = page.target_calendar
+    start = dt.datetime(2030, 3, 4, 10, tzinfo=ZoneInfo("Europe/Berlin"))
+    services.save_event(
+        cast.bob,
+        calendar,
+        summary="Board meeting",
+        starts_at=start,
+        ends_at=start + dt.timedelta(hours=2),
+        rrule="FREQ=WEEKLY;COUNT=3",
+    )
+    response = HttpClient().get(reverse("booking:feed", args=[calendar.feed_token]))
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/calendar")
+    body = response.content.decode()
+    assert "SUMMARY:Board meeting" in body and "RRULE:FREQ=WEEKLY;COUNT=3" in body
+    assert "DTSTART;TZID=Europe/Berlin:20300304T100000" in body
+    assert HttpClient().get(reverse("booking:feed", args=["guess"])).status_code == 404
+
+
+def test_a_malformed_time_is_refused_not_an_error(page: EventType) -> None:
+    form = reverse("booking:form", args=[page.slug])
+    assert HttpClient().get(form, {"start": "tomorrow-ish"}).status_code == 404
+    booking = services.book(
+        page,
+        starts_at=services.available_slots(page)[0],
+        visitor=services.Visitor("V", "v@x.test", {}),
+    )
+    manage = reverse("booking:manage", args=[services.booking_token(booking)])
+    before = db_state(Booking, Event)
+    assert HttpClient().post(manage, {"start": "2030-13-45"}).status_code == 409
+    assert db_state(Booking, Event) == before

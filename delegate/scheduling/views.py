@@ -1,0 +1,302 @@
+"""Staff pages: calendars, booking pages and appointments from a task. Every object in
+the URL comes through ``delegate.access``; assistants see their clients' and their own."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from delegate.access import (
+    access_calendar,
+    access_client,
+    access_event,
+    access_event_type,
+    access_task,
+    calendars_visible_to,
+    clients_visible_to,
+)
+from delegate.agencies.forms import apply_service_errors
+from delegate.agencies.models import Member
+from delegate.core.http import member_required
+from delegate.scheduling import services, sync
+from delegate.scheduling.forms import CalendarForm, EventForm, EventTypeForm, hours_text
+from delegate.scheduling.models import Calendar, EventType
+from delegate.scheduling.recurrence import expand
+
+UPCOMING_DAYS = 14
+
+
+def _acting(request: HttpRequest) -> Member:
+    member: Member | None = getattr(request, "member", None)
+    assert member is not None  # guaranteed by member_required
+    return member
+
+
+@member_required()
+@require_GET
+def calendar_list(request: HttpRequest) -> HttpResponse:
+    member = _acting(request)
+    calendars = calendars_visible_to(member).select_related("client", "member__user")
+    event_types = EventType.objects.filter(client__in=clients_visible_to(member)).select_related(
+        "client"
+    )
+    return render(
+        request,
+        "scheduling/calendar_list.html",
+        {"calendars": calendars, "event_types": event_types, "clients": clients_visible_to(member)},
+    )
+
+
+@member_required()
+@require_http_methods(["GET", "POST"])
+def calendar_create(request: HttpRequest) -> HttpResponse:
+    """``?client=<id>`` makes a client's calendar, without it the member's own."""
+    member = _acting(request)
+    client_id = request.GET.get("client") or request.POST.get("client")
+    client = access_client(member, client_id) if client_id else None
+    form = CalendarForm(
+        request.POST or None,
+        initial={"time_zone": client.time_zone if client else member.agency.time_zone},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            calendar = services.create_calendar(
+                member, client=client, owner=None if client else member, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            return redirect("scheduling:calendar", calendar.pk)
+    return render(
+        request,
+        "scheduling/calendar_form.html",
+        {"form": form, "client": client},
+        status=400 if form.errors else 200,
+    )
+
+
+@member_required()
+@require_http_methods(["GET", "POST"])
+def calendar_detail(request: HttpRequest, calendar_id: Any) -> HttpResponse:
+    member = _acting(request)
+    calendar = access_calendar(member, calendar_id, write=request.method == "POST")
+    zone = calendar.zone
+    form = EventForm(request.POST or None)
+    if request.method == "POST":
+        if not calendar.is_writable:
+            form.add_error(None, _("This calendar mirrors a feed and is read-only."))
+        elif form.is_valid():
+            data = form.cleaned_data
+            start = (
+                data["starts_at"].astimezone(zone)
+                if data["starts_at"].tzinfo
+                else data["starts_at"].replace(tzinfo=zone)
+            )
+            end = (
+                data["ends_at"].astimezone(zone)
+                if data["ends_at"].tzinfo
+                else data["ends_at"].replace(tzinfo=zone)
+            )
+            try:
+                services.save_event(
+                    member,
+                    calendar,
+                    summary=data["summary"],
+                    starts_at=start.date() if data["is_all_day"] else start,
+                    ends_at=(end.date() + dt.timedelta(days=1)) if data["is_all_day"] else end,
+                    rrule=data["rrule"],
+                    location=data["location"],
+                    is_busy=data["is_busy"],
+                )
+            except ValidationError as exc:
+                apply_service_errors(form, exc)
+            else:
+                messages.success(request, _("Event saved."))
+                return redirect("scheduling:calendar", calendar.pk)
+    now = timezone.now()
+    end = now + dt.timedelta(days=UPCOMING_DAYS)
+    events = list(calendar.events.filter(range_start__lt=end).exclude(range_end__lt=now))
+    busy = expand(
+        [e.spec(zone) for e in events],
+        zone=zone,
+        start=int(now.timestamp()),
+        end=int(end.timestamp()),
+    )
+    context = {
+        "calendar": calendar,
+        "events": events,
+        "busy": [
+            (dt.datetime.fromtimestamp(a, tz=zone), dt.datetime.fromtimestamp(b, tz=zone))
+            for a, b in busy
+        ],
+        "form": form,
+        "feed_url": request.build_absolute_uri(reverse("booking:feed", args=[calendar.feed_token])),
+    }
+    with timezone.override(zone):  # times as the calendar's owner reads them
+        return render(
+            request, "scheduling/calendar_detail.html", context, status=400 if form.errors else 200
+        )
+
+
+@member_required()
+@require_POST
+def calendar_sync(request: HttpRequest, calendar_id: Any) -> HttpResponse:
+    member = _acting(request)
+    calendar = access_calendar(member, calendar_id, write=True)
+    if calendar.source == Calendar.Source.LOCAL:
+        messages.error(request, _("This calendar is not synced with anything."))
+    else:
+        try:
+            result = sync.refresh_calendar(calendar)
+        except Exception as exc:
+            messages.error(request, _("Sync failed: %(error)s") % {"error": exc})
+        else:
+            messages.success(
+                request,
+                _("Synced: %(n)s new, %(u)s changed, %(d)s removed.")
+                % {"n": result.created, "u": result.updated, "d": result.deleted},
+            )
+    return redirect("scheduling:calendar", calendar.pk)
+
+
+@member_required()
+@require_POST
+def event_delete(request: HttpRequest, event_id: Any) -> HttpResponse:
+    member = _acting(request)
+    event = access_event(member, event_id, write=True)
+    calendar_id = event.calendar_id
+    services.delete_event(member, event)
+    return redirect("scheduling:calendar", calendar_id)
+
+
+def _event_type_form(
+    request: HttpRequest, member: Member, client: Any, instance: EventType | None
+) -> HttpResponse:
+    calendars = calendars_visible_to(member).filter(client=client)
+    initial = {}
+    if instance is not None:
+        initial = {
+            "hours": hours_text(instance.working_hours),
+            "question_lines": "\n".join(instance.questions),
+        }
+    else:
+        initial = {"time_zone": client.time_zone, "holiday_region": client.agency.country}
+    form = EventTypeForm(
+        request.POST or None, instance=instance, initial=initial, calendars=calendars
+    )
+    if request.method == "POST" and form.is_valid():
+        event_type = services.save_event_type(
+            member,
+            client,
+            instance=form.save(commit=False),
+            busy_calendars=form.cleaned_data["busy_calendars"],
+            working_hours=form.cleaned_data["hours"],
+            questions=form.cleaned_data["question_lines"],
+        )
+        messages.success(request, _("Booking page saved."))
+        return redirect("scheduling:event_type", event_type.pk)
+    return render(
+        request,
+        "scheduling/event_type_form.html",
+        {"form": form, "client": client, "event_type": instance},
+        status=400 if form.errors else 200,
+    )
+
+
+@member_required()
+@require_http_methods(["GET", "POST"])
+def event_type_create(request: HttpRequest, client_id: Any) -> HttpResponse:
+    member = _acting(request)
+    client = access_client(member, client_id)
+    return _event_type_form(request, member, client, None)
+
+
+@member_required()
+@require_http_methods(["GET", "POST"])
+def event_type_edit(request: HttpRequest, event_type_id: Any) -> HttpResponse:
+    member = _acting(request)
+    event_type = access_event_type(member, event_type_id, write=request.method == "POST")
+    return _event_type_form(request, member, event_type.client, event_type)
+
+
+@member_required()
+@require_http_methods(["GET", "POST"])
+def task_appointment(request: HttpRequest, task_id: Any) -> HttpResponse:
+    """Propose free times of the task's client and book one, inviting the attendees."""
+    member = _acting(request)
+    task = access_task(member, task_id, write=request.method == "POST")
+    calendars = calendars_visible_to(member).filter(client=task.client_id)
+    zone = ZoneInfo(task.client.time_zone)
+    try:
+        duration = max(
+            15, min(480, int(request.GET.get("minutes") or request.POST.get("minutes") or 60))
+        )
+    except ValueError:
+        duration = 60
+    error = ""
+    if request.method == "POST" and request.POST.get("action") == "propose":
+        try:
+            times = [dt.datetime.fromisoformat(t) for t in request.POST.getlist("start")]
+            if any(t.tzinfo is None for t in times):
+                raise ValueError("times need an offset")
+            services.send_proposals(member, task, times=times)
+        except (ValueError, ValidationError) as exc:
+            error = "; ".join(getattr(exc, "messages", [str(exc)]))
+        else:
+            messages.success(request, _("The times were sent to the client."))
+            return redirect("tasks:detail", task.pk)
+    elif request.method == "POST":
+        calendar = access_calendar(member, request.POST.get("calendar"), write=True)
+        try:
+            start = dt.datetime.fromisoformat(request.POST.get("start", ""))
+            if start.tzinfo is None:
+                start = start.replace(tzinfo=zone)
+            attendees = [
+                a.strip() for a in request.POST.get("attendees", "").split(",") if a.strip()
+            ]
+            services.book_appointment(
+                member,
+                task,
+                calendar=calendar,
+                starts_at=start,
+                ends_at=start + dt.timedelta(minutes=duration),
+                summary=request.POST.get("summary", "").strip() or task.title,
+                attendees=attendees,
+                location=request.POST.get("location", "").strip(),
+            )
+        except (ValueError, ValidationError) as exc:
+            error = "; ".join(getattr(exc, "messages", [str(exc)]))
+        else:
+            messages.success(request, _("Appointment booked and invitation sent."))
+            return redirect("tasks:detail", task.pk)
+    proposals = [
+        p.astimezone(zone) for p in services.propose_times(member, task, duration_minutes=duration)
+    ]
+    default_attendee = ""
+    if task.requester_id:
+        from delegate.tasks.notifications import contact_email
+
+        default_attendee = contact_email(task.requester) or ""
+    context = {
+        "task": task,
+        "calendars": calendars,
+        "proposals": proposals,
+        "minutes": duration,
+        "zone": zone.key,
+        "error": error,
+        "attendees": default_attendee,
+    }
+    with timezone.override(zone):  # the client's local times
+        return render(
+            request, "scheduling/task_appointment.html", context, status=400 if error else 200
+        )

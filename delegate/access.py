@@ -22,6 +22,7 @@ from django.http import Http404
 from delegate.agencies.models import Absence, Member, Skill
 from delegate.clients.models import Client, ClientTeamMember, Contact
 from delegate.tasks.models import Attachment, Category, Message, Task, TaskEvent
+from delegate.timetracking.models import TimeEntry
 
 Actor = Member | Contact
 
@@ -203,6 +204,31 @@ def access_attachment(actor: Actor, attachment_id: Any) -> Attachment:
         return attachments.get(pk=_uuid(attachment_id))
     except Attachment.DoesNotExist:
         raise Http404("No such attachment") from None
+
+
+def access_time_entry(member: Member, entry_id: Any, *, write: bool = False) -> TimeEntry:
+    """Managers see every entry of the agency; an assistant only their own entries on
+    tasks they see. Whether a change is allowed (not yet approved) is the service's call."""
+    entries = TimeEntry.objects.filter(agency_id=member.agency_id)
+    if not member.is_manager:
+        entries = entries.filter(member=member, task__in=tasks_visible_to(member))
+    try:
+        return entries.select_related("task").get(pk=_uuid(entry_id))
+    except TimeEntry.DoesNotExist:
+        raise Http404("No such time entry") from None
+
+
+def access_portal_time_entries(contact: Contact, entry_ids: Any) -> list[TimeEntry]:
+    """The named entries of the contact's own client, or 404 if any is not theirs."""
+    wanted = {_uuid(entry_id) for entry_id in entry_ids}
+    entries = list(
+        TimeEntry.objects.filter(
+            pk__in=wanted, agency_id=contact.agency_id, client_id=contact.client_id
+        )
+    )
+    if len(entries) != len(wanted):
+        raise Http404("No such time entry")
+    return entries
 
 
 def role_on_task(actor: Actor | None, task: Task) -> str:

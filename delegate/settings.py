@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "delegate.clients",
     "delegate.tasks",
     "delegate.portal",
+    "delegate.timetracking",
     "delegate.api",
 ]
 

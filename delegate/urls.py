@@ -12,6 +12,7 @@ urlpatterns = [
     path("manage/", include("delegate.clients.urls")),
     path("team/", include("delegate.agencies.urls")),
     path("portal/", include("delegate.portal.urls")),
+    path("time/", include("delegate.timetracking.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

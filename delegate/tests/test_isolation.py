@@ -18,9 +18,11 @@ from typing import Any
 import pytest
 from django.apps import apps
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from delegate.agencies import services as agency_services
 from delegate.testing import Cast
+from delegate.timetracking import services as timetracking_services
 
 Kwargs = Callable[[Cast], dict[str, Any]]
 
@@ -32,6 +34,12 @@ SKIPPED_NAMESPACES = {"admin", "api"}
 def _absence(cast: Cast) -> Any:
     return agency_services.add_absence(
         cast.alice, cast.bob, starts_on=dt.date(2030, 1, 1), ends_on=dt.date(2030, 1, 2)
+    )
+
+
+def _time_entry(cast: Cast) -> Any:
+    return timetracking_services.log_time(
+        cast.bob, cast.task, started_at=timezone.now() - dt.timedelta(hours=1), minutes=10
     )
 
 
@@ -71,6 +79,12 @@ TARGETS: dict[str, Kwargs] = {
     "clients:contact_edit": _contact,
     "clients:portal_grant": _contact,
     "clients:portal_revoke": _contact,
+    "timetracking:task_time": _task,
+    "timetracking:start": _task,
+    "timetracking:stop": _task,
+    "timetracking:log": _task,
+    "timetracking:edit_entry": lambda c: {"entry_id": _time_entry(c).pk},
+    "timetracking:delete_entry": lambda c: {"entry_id": _time_entry(c).pk},
     "agencies:member": _member,
     "agencies:member_update": _member,
     "agencies:profile_update": _member,
@@ -82,7 +96,7 @@ TARGETS: dict[str, Kwargs] = {
 }
 
 # Tenant data whose change would show a leak.
-SNAPSHOT_APPS = ("accounts", "agencies", "clients", "tasks", "api")
+SNAPSHOT_APPS = ("accounts", "agencies", "clients", "tasks", "api", "timetracking")
 
 
 def id_routes() -> Iterator[tuple[str, list[str]]]:

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "delegate.tasks",
     "delegate.portal",
     "delegate.timetracking",
+    "delegate.billing",
     "delegate.api",
 ]
 

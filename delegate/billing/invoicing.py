@@ -415,6 +415,8 @@ def missing_fields(invoice: Invoice, issuer: Issuer, lines: list[InvoiceLine]) -
             missing.append("issuer.vat_id")
         if not invoice.recipient_vat_id:
             missing.append("recipient_vat_id")
+    if invoice.vat_treatment == Invoice.Vat.NON_EU and not issuer.tax_number:
+        missing.append("issuer.tax_number")  # EN 16931 BR-O-02: no VAT id there
     if invoice.leitweg_id and not (issuer.email and issuer.phone):
         missing.append("issuer.phone")
     return missing

@@ -20,6 +20,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from delegate.agencies.models import Absence, Member, Skill
+from delegate.billing.models import Invoice, InvoiceLine, Issuer
 from delegate.clients.models import Client, ClientTeamMember, Contact
 from delegate.tasks.models import Attachment, Category, Message, Task, TaskEvent
 from delegate.timetracking.models import TimeEntry
@@ -229,6 +230,52 @@ def access_portal_time_entries(contact: Contact, entry_ids: Any) -> list[TimeEnt
     if len(entries) != len(wanted):
         raise Http404("No such time entry")
     return entries
+
+
+def access_invoice(member: Member, invoice_id: Any, *, write: bool = False) -> Invoice:
+    """Invoices are the managers' business: assistants get 403, other agencies 404."""
+    try:
+        invoice = Invoice.objects.select_related("issuer", "client").get(
+            pk=_uuid(invoice_id), agency_id=member.agency_id
+        )
+    except Invoice.DoesNotExist:
+        raise Http404("No such invoice") from None
+    member.require_manager()
+    return invoice
+
+
+def access_invoice_line(member: Member, line_id: Any) -> InvoiceLine:
+    try:
+        line = InvoiceLine.objects.select_related("invoice").get(
+            pk=_uuid(line_id), agency_id=member.agency_id
+        )
+    except InvoiceLine.DoesNotExist:
+        raise Http404("No such line") from None
+    member.require_manager()
+    return line
+
+
+def access_issuer(member: Member, issuer_id: Any) -> Issuer:
+    try:
+        issuer = Issuer.objects.get(pk=_uuid(issuer_id), agency_id=member.agency_id)
+    except Issuer.DoesNotExist:
+        raise Http404("No such issuer") from None
+    member.require_manager()
+    return issuer
+
+
+def portal_invoices(contact: Contact) -> QuerySet[Invoice]:
+    """A client's issued invoices from the agency (never drafts)."""
+    return Invoice.objects.filter(
+        agency_id=contact.agency_id, client_id=contact.client_id, issuer__kind="agency"
+    ).exclude(status=Invoice.Status.DRAFT)
+
+
+def access_portal_invoice(contact: Contact, invoice_id: Any) -> Invoice:
+    try:
+        return portal_invoices(contact).get(pk=_uuid(invoice_id))
+    except Invoice.DoesNotExist:
+        raise Http404("No such invoice") from None
 
 
 def role_on_task(actor: Actor | None, task: Task) -> str:

@@ -13,6 +13,7 @@ urlpatterns = [
     path("team/", include("delegate.agencies.urls")),
     path("portal/", include("delegate.portal.urls")),
     path("time/", include("delegate.timetracking.urls")),
+    path("billing/", include("delegate.billing.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

@@ -91,9 +91,7 @@ def build(snapshot: dict[str, Any], *, flavour: str = ZUGFERD) -> Document:
         # Without a VAT id the buyer still needs to identify the seller (BR-CO-26).
         seller.id = issuer["tax_number"]
     _address(seller, issuer)
-    _tax_registrations(
-        seller, "" if not_subject else issuer["vat_id"], issuer["tax_number"]
-    )
+    _tax_registrations(seller, "" if not_subject else issuer["vat_id"], issuer["tax_number"])
     seller.electronic_address.uri_ID = ("EM", issuer["email"])
     if flavour == XRECHNUNG or issuer["phone"]:
         seller.contact.person_name = issuer["contact_name"] or issuer["legal_name"]
@@ -139,9 +137,7 @@ def build(snapshot: dict[str, Any], *, flavour: str = ZUGFERD) -> Document:
     settlement.terms.add(terms)
     if snapshot["corrects"]:
         settlement.invoice_referenced_document.issuer_assigned_id = snapshot["corrects"]
-        settlement.invoice_referenced_document.issue_date_time = _date(
-            snapshot["corrects_date"]
-        )
+        settlement.invoice_referenced_document.issue_date_time = _date(snapshot["corrects_date"])
     total = settlement.monetary_summation
     total.line_total = Decimal(snapshot["net_total"])
     total.charge_total = Decimal("0.00")

@@ -642,3 +642,54 @@ def verify_chain(issuer: Issuer) -> list[str]:
     if issuer.last_hash != previous:
         problems.append(f"{issuer}: the last hash does not match the last invoice")
     return problems
+
+
+# --- sending -----------------------------------------------------------------------------
+
+
+def send_invoice(member: Member, invoice: Invoice) -> None:
+    """Queue the invoice for email to the recipient, with the PDF and the XML attached
+    (the job is safe to run twice: a sent invoice is not sent again)."""
+    member.require_manager()
+    member.require_same_agency(invoice)
+    if invoice.is_draft or invoice.status == Invoice.Status.CANCELLED:
+        raise ValidationError(_("Only issued invoices can be sent."))
+    if not invoice.recipient_email:
+        raise ValidationError(_("The recipient has no email address."))
+    from delegate.billing.jobs import deliver_invoice
+
+    invoice_id = str(invoice.pk)
+    transaction.on_commit(lambda: deliver_invoice.enqueue(invoice_id))
+
+
+def deliver(invoice_id: Any) -> bool:
+    """Email an issued invoice now; False if it was sent already or cannot be sent."""
+    from django.conf import settings
+    from django.core.mail import EmailMessage
+    from django.template.loader import render_to_string
+
+    from delegate.billing.einvoice import cii_xml
+    from delegate.billing.pdf import invoice_pdf
+
+    invoice = Invoice.objects.filter(pk=invoice_id).first()
+    if invoice is None or invoice.sent_at or invoice.is_draft or not invoice.recipient_email:
+        return False
+    snapshot = invoice.snapshot
+    with translation.override(invoice.language):
+        subject = _("Invoice %(number)s from %(issuer)s") % {
+            "number": invoice.number,
+            "issuer": snapshot["issuer"]["legal_name"],
+        }
+        body = render_to_string("billing/email/invoice.txt", {"s": snapshot})
+    message = EmailMessage(
+        subject,
+        body,
+        settings.DEFAULT_FROM_EMAIL,
+        [invoice.recipient_email],
+        reply_to=[snapshot["issuer"]["email"]],
+    )
+    message.attach(f"{invoice.number}.pdf", invoice_pdf(invoice), "application/pdf")
+    message.attach(f"{invoice.number}.xml", cii_xml(invoice), "application/xml")
+    message.send()
+    mark_sent(invoice)
+    return True

@@ -17,3 +17,11 @@ def send_budget_alerts() -> int:
 
 
 register("billing.budget_alerts", every=timedelta(minutes=10), task=send_budget_alerts)
+
+
+@task()
+def deliver_invoice(invoice_id: str) -> bool:
+    """Email an issued invoice with its PDF and XML; sends once however often it runs."""
+    from delegate.billing.invoicing import deliver
+
+    return deliver(invoice_id)

@@ -427,7 +427,7 @@ class Invoice(UUIDModel):
         ]
 
 
-class InvoiceLine(models.Model):
+class InvoiceLine(UUIDModel):
     class Unit(models.TextChoices):
         HOUR = "HUR", _("hours")
         PIECE = "C62", _("pieces")

@@ -56,7 +56,6 @@ def render_pdf(snapshot: dict[str, Any]) -> bytes:
 
     language = snapshot["language"]
     locale = "de_DE" if language == "de" else "en_GB"
-    currency = snapshot["currency"]
     issuer, recipient = snapshot["issuer"], snapshot["recipient"]
     with translation.override(language):
         pdf = FPDF(format="A4", enforce_compliance="PDFA_3B")
@@ -76,11 +75,10 @@ def render_pdf(snapshot: dict[str, Any]) -> bytes:
         pdf.set_auto_page_break(auto=True, margin=25)
         pdf.add_page()
         pdf.set_font("DejaVu", size=8)
-        pdf.cell(
-            0, 5,
-            f"{issuer['legal_name']} · {issuer['street']} · {issuer['postal_code']} {issuer['city']}",
-            new_x="LMARGIN", new_y="NEXT",
-        )  # fmt: skip
+        sender = " · ".join(
+            (issuer["legal_name"], issuer["street"], f"{issuer['postal_code']} {issuer['city']}")
+        )
+        pdf.cell(0, 5, sender, new_x="LMARGIN", new_y="NEXT")
         pdf.ln(4)
         pdf.set_font("DejaVu", size=10)
         address = [
@@ -168,8 +166,7 @@ def _lines_table(pdf: Any, snapshot: dict[str, Any], locale: str) -> None:
 def _payment_text(snapshot: dict[str, Any], locale: str) -> str:
     issuer = snapshot["issuer"]
     return _(
-        "Please pay %(amount)s by %(due)s to %(name)s, IBAN %(iban)s%(bic)s, "
-        "quoting %(number)s."
+        "Please pay %(amount)s by %(due)s to %(name)s, IBAN %(iban)s%(bic)s, quoting %(number)s."
     ) % {
         "amount": _money(snapshot["gross_total"], snapshot["currency"], locale),
         "due": _date(snapshot["due_date"], snapshot["language"]),

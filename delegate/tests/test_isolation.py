@@ -43,6 +43,15 @@ def _time_entry(cast: Cast) -> Any:
     )
 
 
+def _invoice(cast: Cast, *, issued: bool = False) -> Any:
+    from delegate.billing import invoicing
+    from delegate.billing.tests.helpers import draft, issuer
+    from delegate.core.models import new_code
+
+    invoice = draft(cast, issuer(cast, number_prefix=f"{new_code(4)}-"))
+    return invoicing.issue_invoice(cast.alice, invoice) if issued else invoice
+
+
 def _task(c: Cast) -> dict[str, Any]:
     return {"task_id": c.task.pk}
 
@@ -85,6 +94,20 @@ TARGETS: dict[str, Kwargs] = {
     "timetracking:log": _task,
     "timetracking:edit_entry": lambda c: {"entry_id": _time_entry(c).pk},
     "timetracking:delete_entry": lambda c: {"entry_id": _time_entry(c).pk},
+    "billing:invoice": lambda c: {"invoice_id": _invoice(c).pk},
+    "billing:edit": lambda c: {"invoice_id": _invoice(c).pk},
+    "billing:add_line": lambda c: {"invoice_id": _invoice(c).pk},
+    "billing:delete": lambda c: {"invoice_id": _invoice(c).pk},
+    "billing:issue": lambda c: {"invoice_id": _invoice(c).pk},
+    "billing:send": lambda c: {"invoice_id": _invoice(c, issued=True).pk},
+    "billing:payment": lambda c: {"invoice_id": _invoice(c, issued=True).pk},
+    "billing:cancel": lambda c: {"invoice_id": _invoice(c, issued=True).pk},
+    "billing:pdf": lambda c: {"invoice_id": _invoice(c, issued=True).pk},
+    "billing:xml": lambda c: {"invoice_id": _invoice(c, issued=True).pk},
+    "billing:remove_line": lambda c: {"line_id": _invoice(c).lines.get().pk},
+    "billing:client": _client,
+    "billing:add_contract": _client,
+    "portal:invoice": lambda c: {"invoice_id": _invoice(c, issued=True).pk},
     "agencies:member": _member,
     "agencies:member_update": _member,
     "agencies:profile_update": _member,
@@ -96,7 +119,7 @@ TARGETS: dict[str, Kwargs] = {
 }
 
 # Tenant data whose change would show a leak.
-SNAPSHOT_APPS = ("accounts", "agencies", "clients", "tasks", "api", "timetracking")
+SNAPSHOT_APPS = ("accounts", "agencies", "clients", "tasks", "api", "timetracking", "billing")
 
 
 def id_routes() -> Iterator[tuple[str, list[str]]]:

@@ -4,7 +4,9 @@ PDF/A-3 carrying the XML."""
 
 from __future__ import annotations
 
+import io
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from facturx import get_xml_from_pdf
@@ -55,7 +57,9 @@ def test_it_passes_the_en16931_rules_in_every_vat_case(
     xml = cii_xml(invoice)
     assert xsd_errors(xml) == []
     assert schematron_errors(xml) == []
-    found = _xpath(xml, "//ram:ApplicableHeaderTradeSettlement/ram:ApplicableTradeTax/ram:CategoryCode/text()")  # noqa: E501
+    found = _xpath(
+        xml, "//ram:ApplicableHeaderTradeSettlement/ram:ApplicableTradeTax/ram:CategoryCode/text()"
+    )
     assert found == categories
     assert _xpath(xml, "//rsm:ExchangedDocument/ram:ID/text()") == [invoice.number]
     assert _xpath(xml, "//ram:DuePayableAmount/text()") == [str(invoice.gross_total)]
@@ -76,7 +80,10 @@ def test_it_writes_xrechnung_for_a_leitweg_id(cast: Cast) -> None:
     ]
     assert _xpath(xml, "//ram:BuyerReference/text()") == ["991-12345-06"]
     # XRechnung needs the seller's contact (BR-DE-2) and electronic addresses (BT-34/49).
-    assert _xpath(xml, "//ram:SellerTradeParty/ram:DefinedTradeContact/ram:TelephoneUniversalCommunication/ram:CompleteNumber/text()")  # noqa: E501
+    assert _xpath(
+        xml,
+        "//ram:SellerTradeParty/ram:DefinedTradeContact/ram:TelephoneUniversalCommunication/ram:CompleteNumber/text()",
+    )
     assert _xpath(xml, "//ram:SellerTradeParty/ram:URIUniversalCommunication/ram:URIID/text()")
     assert xsd_errors(xml) == []
     # The Factur-X Schematron allows only Factur-X profile ids in the context (its rule
@@ -102,11 +109,12 @@ def test_it_embeds_the_xml_in_a_pdf_a_3(cast: Cast) -> None:
     filename, xml = get_xml_from_pdf(pdf, check_xsd=True)
     assert filename == "factur-x.xml"
     assert xml == cii_xml(invoice, flavour=ZUGFERD)
-    reader = PdfReader(__import__("io").BytesIO(pdf))
-    metadata = reader.trailer["/Root"]["/Metadata"].get_object().get_data()
+    reader = PdfReader(io.BytesIO(pdf))
+    root: Any = reader.trailer["/Root"]
+    metadata = root["/Metadata"].get_object().get_data()
     assert b"<pdfaid:part>3</pdfaid:part>" in metadata
     assert b"EN 16931" in metadata
-    assert "/OutputIntents" in reader.trailer["/Root"]
+    assert "/OutputIntents" in root
     text = reader.pages[0].extract_text()
     for expected in (invoice.number, "Rechnungsdatum", "Leistungszeitraum", "Hafenstraße 1",
                      "DE136695976", "DE89370400440532013000", "251,20 €"):  # fmt: skip

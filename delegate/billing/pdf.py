@@ -57,8 +57,12 @@ def render_pdf(snapshot: dict[str, Any]) -> bytes:
     language = snapshot["language"]
     locale = "de_DE" if language == "de" else "en_GB"
     issuer, recipient = snapshot["issuer"], snapshot["recipient"]
+    class InvoicePDF(FPDF):
+        def footer(self) -> None:  # on every page, below the page-break margin
+            _footer(self, issuer)
+
     with translation.override(language):
-        pdf = FPDF(format="A4", enforce_compliance="PDFA_3B")
+        pdf = InvoicePDF(format="A4", enforce_compliance="PDFA_3B")
         pdf.set_lang(language)
         pdf.set_title(f"{_title(snapshot)} {snapshot['number']}")
         pdf.set_author(issuer["legal_name"])
@@ -118,7 +122,6 @@ def render_pdf(snapshot: dict[str, Any]) -> bytes:
             if text:
                 pdf.multi_cell(0, 5, text, new_x="LMARGIN", new_y="NEXT")
                 pdf.ln(2)
-        _footer(pdf, issuer)
         return bytes(pdf.output())
 
 
@@ -178,7 +181,7 @@ def _payment_text(snapshot: dict[str, Any], locale: str) -> str:
 
 
 def _footer(pdf: Any, issuer: dict[str, str]) -> None:
-    pdf.set_y(-28)
+    pdf.set_y(-22)
     pdf.set_font("DejaVu", size=7)
     parts = [
         issuer["legal_name"],

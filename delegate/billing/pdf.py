@@ -57,6 +57,7 @@ def render_pdf(snapshot: dict[str, Any]) -> bytes:
     language = snapshot["language"]
     locale = "de_DE" if language == "de" else "en_GB"
     issuer, recipient = snapshot["issuer"], snapshot["recipient"]
+
     class InvoicePDF(FPDF):
         def footer(self) -> None:  # on every page, below the page-break margin
             _footer(self, issuer)

@@ -302,13 +302,10 @@ def _run_lines(
     end: dt.datetime,
 ) -> None:
     label = month.strftime("%m/%Y")
-    rate = contract.vat_rate
+    specs: list[tuple[str, Decimal, Decimal, str]] = []
 
     def line(description: str, quantity: Decimal, price: Decimal, unit: str) -> None:
-        add_line(
-            member, invoice, description=description, quantity=quantity,
-            unit_price=price, unit=unit, vat_rate=rate,
-        )  # fmt: skip
+        specs.append((description, quantity, price, unit))
 
     if contract.monthly_fee > 0:
         line(_("Flat monthly fee %(month)s") % {"month": label}, Decimal(1),
@@ -368,6 +365,7 @@ def _run_lines(
             if minutes and hourly > 0:
                 line(_("Assistance, %(month)s") % {"month": label}, _hours(minutes), hourly,
                      InvoiceLine.Unit.HOUR)  # fmt: skip
+    _add_run_lines(invoice, specs, vat_rate=contract.vat_rate)
     # Billed time is locked: approved now if the contract needs no client approval.
     TimeEntry.objects.filter(pk__in=[e.pk for e in chosen], approved_at__isnull=True).update(
         approved_at=timezone.now(), approved_by_member=member
@@ -376,6 +374,23 @@ def _run_lines(
         InvoicedTime(agency_id=invoice.agency_id, invoice=invoice, time_entry=entry)
         for entry in chosen
     )
+
+
+def _add_run_lines(
+    invoice: Invoice, specs: list[tuple[str, Decimal, Decimal, str]], *, vat_rate: Decimal
+) -> None:
+    """The run's lines in one insert (the draft is new and locked by the run)."""
+    InvoiceLine.objects.bulk_create(
+        InvoiceLine(
+            agency_id=invoice.agency_id, invoice=invoice, position=position,
+            description=description[:500], quantity=quantity.quantize(CENT), unit=unit,
+            unit_price=price.quantize(CENT), vat_rate=vat_rate,
+            net_amount=money(quantity * price),
+        )
+        for position, (description, quantity, price, unit) in enumerate(specs, start=1)
+    )  # fmt: skip
+    _recompute(invoice)
+    invoice.save(update_fields=["net_total", "vat_total", "gross_total", "updated_at"])
 
 
 def run_invoices(member: Member, *, issuer: Issuer, month: dt.date) -> list[Invoice]:

@@ -34,6 +34,12 @@ def at(day: int, hour: int = 10) -> dt.datetime:
     return dt.datetime(2026, 10, day, hour, tzinfo=BERLIN)
 
 
+def english(cast: Cast) -> None:
+    """Run lines are written in the recipient's language; these tests read English."""
+    cast.acme.language = "en"
+    cast.acme.save()
+
+
 def lines(invoice: Invoice) -> list[tuple[str, str, str, str]]:
     return [
         (line.description, str(line.quantity), str(line.unit_price), str(line.net_amount))
@@ -45,6 +51,7 @@ def lines(invoice: Invoice) -> list[tuple[str, str, str, str]]:
 
 
 def test_it_drafts_a_month_from_hourly_time_by_level_and_assistant(cast: Cast) -> None:
+    english(cast)
     the_issuer = issuer(cast)
     billing_address(cast)
     agency_services.update_profile(cast.alice, cast.bob, level="senior")
@@ -78,6 +85,7 @@ def test_it_drafts_a_month_from_hourly_time_by_level_and_assistant(cast: Cast) -
 
 
 def test_it_bills_task_prices_instead_of_their_time(cast: Cast) -> None:
+    english(cast)
     the_issuer = issuer(cast)
     billing_address(cast)
     category = Category.objects.filter(agency=cast.agency_a).first() or Category.objects.create(
@@ -93,6 +101,7 @@ def test_it_bills_task_prices_instead_of_their_time(cast: Cast) -> None:
 
 
 def test_it_bills_overage_only_when_approved_if_the_contract_says_so(cast: Cast) -> None:
+    english(cast)
     the_issuer = issuer(cast)
     billing_address(cast)
     contract(
@@ -111,6 +120,7 @@ def test_it_bills_overage_only_when_approved_if_the_contract_says_so(cast: Cast)
 
 
 def test_it_leaves_unapproved_time_out_when_the_client_approves_hours(cast: Cast) -> None:
+    english(cast)
     the_issuer = issuer(cast)
     billing_address(cast)
     contract(cast, needs_time_approval=True)
@@ -119,6 +129,14 @@ def test_it_leaves_unapproved_time_out_when_the_client_approves_hours(cast: Cast
     TimeEntry.objects.filter(pk=approved.pk).update(approved_at=at(5))
     invoice = invoicing.draft_month(cast.alice, cast.acme, issuer=the_issuer, month=OCT)
     assert lines(invoice) == [("Assistance, 10/2026", "1.00", "60.00", "60.00")]
+
+
+def test_it_writes_run_lines_in_the_clients_language(cast: Cast) -> None:
+    the_issuer = issuer(cast)
+    billing_address(cast)
+    contract(cast, monthly_fee=Decimal("10.00"))
+    invoice = invoicing.draft_month(cast.alice, cast.acme, issuer=the_issuer, month=OCT)
+    assert lines(invoice) == [("Monatspauschale 10/2026", "1.00", "10.00", "10.00")]
 
 
 # --- issuing -------------------------------------------------------------------------------

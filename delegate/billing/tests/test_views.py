@@ -45,7 +45,7 @@ def test_a_manager_runs_edits_issues_sends_and_settles_an_invoice(
     assert response.status_code == 302
     invoice = Invoice.objects.get()
     assert invoice.gross_total == Decimal("107.10")
-    assert "Assistance, 10/2026" in http.get(url("invoice", invoice.pk)).text
+    assert "Assistenz, 10/2026" in http.get(url("invoice", invoice.pk)).text  # acme reads German
 
     line = {"description": "Extra research", "quantity": "1", "unit": "C62",
             "unit_price": "10.00", "vat_rate": "19.00"}  # fmt: skip

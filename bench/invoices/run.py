@@ -166,7 +166,6 @@ def main() -> None:
         setup_django(env)
         from django.db import connection
 
-        from delegate.billing import invoicing
         from delegate.billing.models import Invoice
 
         owner, issuer = seed(args.clients, args.entries)

@@ -24,9 +24,15 @@ def _package(cast: Cast) -> None:
     )  # fmt: skip
 
 
+def _this_month() -> dt.datetime:
+    """A start in the current month of the client (Berlin), even on the 1st at 00:30."""
+    now = timezone.localtime(timezone.now())
+    return max(now - dt.timedelta(hours=2), now.replace(day=1, hour=0, minute=0, second=0))
+
+
 def test_the_client_sees_the_budget_and_approves_hours(cast: Cast) -> None:
     _package(cast)
-    worked = entry(cast, timezone.now() - dt.timedelta(hours=2), 75)
+    worked = entry(cast, _this_month(), 75)
     http = cast.login(cast.carol)
     page = http.get(reverse("portal:budget")).text
     assert "1.25 h of 1.00 h used" in page
@@ -41,7 +47,7 @@ def test_the_client_sees_the_budget_and_approves_hours(cast: Cast) -> None:
 
 def test_another_clients_contact_cannot_approve_or_download(cast: Cast) -> None:
     _package(cast)
-    worked = entry(cast, timezone.now() - dt.timedelta(hours=2), 30)
+    worked = entry(cast, _this_month(), 30)
     invoice = invoicing.issue_invoice(cast.alice, draft(cast, issuer(cast)))
     http = cast.login(cast.gina)
     before = db_state(TimeEntry, OverageApproval)

@@ -74,3 +74,16 @@ def test_it_refuses_client_contacts_with_403(cast: Cast) -> None:
     before = db_state(TimeEntry)
     assert http.post(_url("start", cast.task.pk)).status_code == 403
     assert db_state(TimeEntry) == before
+
+
+def test_it_edits_an_entry_in_the_viewers_time_zone(cast: Cast) -> None:
+    entry = services.log_time(
+        cast.bob, cast.task, started_at=timezone.now() - dt.timedelta(days=1), minutes=10
+    )
+    http = cast.login(cast.bob)
+    data = {"started_at": "2026-03-02T09:15", "minutes": "40", "note": "call"}
+    assert http.post(_url("edit_entry", entry.pk), data).status_code == 302
+    entry.refresh_from_db()
+    assert (entry.minutes, entry.note, entry.is_billable) == (40, "call", False)
+    # bob has no profile: the agency's zone (Berlin, UTC+1 in March) reads the input.
+    assert entry.started_at == dt.datetime(2026, 3, 2, 8, 15, tzinfo=dt.UTC)

@@ -21,11 +21,13 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from delegate.agencies.models import Absence, Member, Skill
+from delegate.billing.models import Invoice, InvoiceLine, Issuer
 from delegate.clients.models import Client, ClientTeamMember, Contact
 from delegate.routing.models import RebalanceProposal
 from delegate.intake.models import InboundMessage
 from delegate.scheduling.models import Calendar, Event, EventType
 from delegate.tasks.models import Attachment, Category, Message, Task, TaskEvent
+from delegate.timetracking.models import TimeEntry
 
 Actor = Member | Contact
 
@@ -276,6 +278,77 @@ def access_event_type(member: Member, event_type_id: Any, *, write: bool = False
         )
     except EventType.DoesNotExist:
         raise Http404("No such booking page") from None
+
+
+def access_time_entry(member: Member, entry_id: Any, *, write: bool = False) -> TimeEntry:
+    """Managers see every entry of the agency; an assistant only their own entries on
+    tasks they see. Whether a change is allowed (not yet approved) is the service's call."""
+    entries = TimeEntry.objects.filter(agency_id=member.agency_id)
+    if not member.is_manager:
+        entries = entries.filter(member=member, task__in=tasks_visible_to(member))
+    try:
+        return entries.select_related("task").get(pk=_uuid(entry_id))
+    except TimeEntry.DoesNotExist:
+        raise Http404("No such time entry") from None
+
+
+def access_portal_time_entries(contact: Contact, entry_ids: Any) -> list[TimeEntry]:
+    """The named entries of the contact's own client, or 404 if any is not theirs."""
+    wanted = {_uuid(entry_id) for entry_id in entry_ids}
+    entries = list(
+        TimeEntry.objects.filter(
+            pk__in=wanted, agency_id=contact.agency_id, client_id=contact.client_id
+        )
+    )
+    if len(entries) != len(wanted):
+        raise Http404("No such time entry")
+    return entries
+
+
+def access_invoice(member: Member, invoice_id: Any, *, write: bool = False) -> Invoice:
+    """Invoices are the managers' business: assistants get 403, other agencies 404."""
+    try:
+        invoice = Invoice.objects.select_related("issuer", "client").get(
+            pk=_uuid(invoice_id), agency_id=member.agency_id
+        )
+    except Invoice.DoesNotExist:
+        raise Http404("No such invoice") from None
+    member.require_manager()
+    return invoice
+
+
+def access_invoice_line(member: Member, line_id: Any) -> InvoiceLine:
+    try:
+        line = InvoiceLine.objects.select_related("invoice").get(
+            pk=_uuid(line_id), agency_id=member.agency_id
+        )
+    except InvoiceLine.DoesNotExist:
+        raise Http404("No such line") from None
+    member.require_manager()
+    return line
+
+
+def access_issuer(member: Member, issuer_id: Any) -> Issuer:
+    try:
+        issuer = Issuer.objects.get(pk=_uuid(issuer_id), agency_id=member.agency_id)
+    except Issuer.DoesNotExist:
+        raise Http404("No such issuer") from None
+    member.require_manager()
+    return issuer
+
+
+def portal_invoices(contact: Contact) -> QuerySet[Invoice]:
+    """A client's issued invoices from the agency (never drafts)."""
+    return Invoice.objects.filter(
+        agency_id=contact.agency_id, client_id=contact.client_id, issuer__kind="agency"
+    ).exclude(status=Invoice.Status.DRAFT)
+
+
+def access_portal_invoice(contact: Contact, invoice_id: Any) -> Invoice:
+    try:
+        return portal_invoices(contact).get(pk=_uuid(invoice_id))
+    except Invoice.DoesNotExist:
+        raise Http404("No such invoice") from None
 
 
 def role_on_task(actor: Actor | None, task: Task) -> str:

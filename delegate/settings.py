@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "delegate.intake",
     "delegate.portal",
     "delegate.scheduling",
+    "delegate.timetracking",
+    "delegate.billing",
     "delegate.api",
 ]
 

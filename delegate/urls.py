@@ -19,6 +19,8 @@ urlpatterns = [
     path("hooks/", include("delegate.intake.hooks_urls")),
     path("scheduling/", include("delegate.scheduling.urls")),
     path("book/", include((public_urlpatterns, "booking"))),
+    path("time/", include("delegate.timetracking.urls")),
+    path("billing/", include("delegate.billing.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

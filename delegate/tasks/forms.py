@@ -288,7 +288,7 @@ class NewTaskForm(forms.Form):
         return data
 
 
-def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
+def add_service_errors(form: forms.BaseForm, exc: ValidationError) -> None:
     """Put a service's ValidationError on the form: on the field it names where the form
     has that field, else at the top."""
     if hasattr(exc, "error_dict"):

@@ -18,10 +18,12 @@ from typing import Any
 import pytest
 from django.apps import apps
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from delegate.agencies import services as agency_services
 from delegate.routing import services as routing_services
 from delegate.testing import Cast
+from delegate.timetracking import services as timetracking_services
 
 Kwargs = Callable[[Cast], dict[str, Any]]
 
@@ -47,6 +49,21 @@ def _category(cast: Cast) -> Any:
 
 def _proposal(c: Cast) -> dict[str, Any]:
     return {"proposal_id": routing_services.propose_rebalance(c.alice).pk}
+
+
+def _time_entry(cast: Cast) -> Any:
+    return timetracking_services.log_time(
+        cast.bob, cast.task, started_at=timezone.now() - dt.timedelta(hours=1), minutes=10
+    )
+
+
+def _invoice(cast: Cast, *, issued: bool = False) -> Any:
+    from delegate.billing import invoicing
+    from delegate.billing.tests.helpers import draft, issuer
+    from delegate.core.models import new_code
+
+    invoice = draft(cast, issuer(cast, number_prefix=f"{new_code(4)}-"))
+    return invoicing.issue_invoice(cast.alice, invoice) if issued else invoice
 
 
 def _task(c: Cast) -> dict[str, Any]:
@@ -136,6 +153,26 @@ TARGETS: dict[str, Kwargs] = {
     "clients:contact_edit": _contact,
     "clients:portal_grant": _contact,
     "clients:portal_revoke": _contact,
+    "timetracking:task_time": _task,
+    "timetracking:start": _task,
+    "timetracking:stop": _task,
+    "timetracking:log": _task,
+    "timetracking:edit_entry": lambda c: {"entry_id": _time_entry(c).pk},
+    "timetracking:delete_entry": lambda c: {"entry_id": _time_entry(c).pk},
+    "billing:invoice": lambda c: {"invoice_id": _invoice(c).pk},
+    "billing:edit": lambda c: {"invoice_id": _invoice(c).pk},
+    "billing:add_line": lambda c: {"invoice_id": _invoice(c).pk},
+    "billing:delete": lambda c: {"invoice_id": _invoice(c).pk},
+    "billing:issue": lambda c: {"invoice_id": _invoice(c).pk},
+    "billing:send": lambda c: {"invoice_id": _invoice(c, issued=True).pk},
+    "billing:payment": lambda c: {"invoice_id": _invoice(c, issued=True).pk},
+    "billing:cancel": lambda c: {"invoice_id": _invoice(c, issued=True).pk},
+    "billing:pdf": lambda c: {"invoice_id": _invoice(c, issued=True).pk},
+    "billing:xml": lambda c: {"invoice_id": _invoice(c, issued=True).pk},
+    "billing:remove_line": lambda c: {"line_id": _invoice(c).lines.get().pk},
+    "billing:client": _client,
+    "billing:add_contract": _client,
+    "portal:invoice": lambda c: {"invoice_id": _invoice(c, issued=True).pk},
     "agencies:member": _member,
     "agencies:member_update": _member,
     "agencies:profile_update": _member,
@@ -169,6 +206,8 @@ SNAPSHOT_APPS = (
     "routing",
     "intake",
     "scheduling",
+    "timetracking",
+    "billing",
     "api",
 )
 

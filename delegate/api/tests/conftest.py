@@ -37,6 +37,9 @@ class Api:
             f"/api/v1{path}", data, content_type="application/json", headers=self._headers(extra)
         )
 
+    def delete(self, path: str) -> Any:
+        return self.http.delete(f"/api/v1{path}", headers=self._headers())
+
     def patch(self, path: str, body: Any = None, *, raw: str | None = None) -> Any:
         data = raw if raw is not None else json.dumps(body if body is not None else {})
         return self.http.patch(

@@ -15,14 +15,17 @@ from delegate.agencies.models import Member
 from delegate.api.models import IdempotencyKey
 from delegate.api.tests.conftest import Api
 from delegate.api.urls import api
+from delegate.billing.models import Invoice, InvoiceLine
 from delegate.clients.models import Client, Contact
 from delegate.tasks.models import Message, Task, TaskEvent
 from delegate.testing import Cast
 
 pytestmark = pytest.mark.django_db
 
-# path parameter → (cast attribute, seen only by assistants assigned to the client?)
+# path parameter → (cast attribute, seen only by assistants assigned to the client?);
+# "invoice" is made on demand and is for managers only (assistants get 403).
 PARAMS = {
+    "invoice_id": ("invoice", True),
     "task_id": ("task", True),
     "message_id": ("reply", True),
     "client_id": ("acme", True),
@@ -37,7 +40,10 @@ BODIES = {
     "/clients/{client_id}/contacts": {"name": "pwned"},
     "/contacts/{contact_id}": {"name": "pwned"},
     "/members/{member_id}": {"role": "owner"},
+    "/invoices/{invoice_id}": {"note": "pwned"},
+    "/invoices/{invoice_id}/issue": {},
 }
+MANAGER_ONLY = {"invoice_id"}
 
 
 def _operations() -> list[tuple[str, str, list[str]]]:
@@ -54,20 +60,41 @@ def _operations() -> list[tuple[str, str, list[str]]]:
 OPERATIONS = _operations()
 
 
+SNAPSHOT_MODELS = (
+    Task, Message, TaskEvent, Client, Contact, Member, IdempotencyKey, Invoice, InvoiceLine,
+)  # fmt: skip
+
+
 def _snapshot() -> dict[str, Any]:
     return {
         model.__name__: sorted((str(row) for row in model.objects.values()), key=str)
-        for model in (Task, Message, TaskEvent, Client, Contact, Member, IdempotencyKey)
+        for model in SNAPSHOT_MODELS
     }
+
+
+def _target(cast: Cast, name: str) -> Any:
+    if name == "invoice" and not hasattr(cast, "invoice"):
+        from delegate.billing.tests.helpers import draft, issuer
+
+        cast.invoice = draft(cast, issuer(cast))  # type: ignore[attr-defined]
+    return getattr(cast, name)
+
+
+def _prepare(cast: Cast, params: list[str]) -> None:
+    """Objects made on demand exist before the snapshot is taken."""
+    for param in params:
+        _target(cast, PARAMS[param][0])
 
 
 def _call(api_client: Api, cast: Cast, method: str, path: str, params: list[str]) -> Any:
     url = path
     for param in params:
         assert param in PARAMS, f"add a case for path parameter {param} in {path}"
-        url = url.replace(f"{{{param}}}", str(getattr(cast, PARAMS[param][0]).pk))
+        url = url.replace(f"{{{param}}}", str(_target(cast, PARAMS[param][0]).pk))
     if method == "get":
         return api_client.get(url)
+    if method == "delete":
+        return api_client.delete(url)
     body = BODIES[path]
     if method == "post":
         return api_client.post(url, body, key="outsider-1")
@@ -85,6 +112,7 @@ def test_the_cases_cover_the_api() -> None:
 def test_another_agency_gets_404(
     cast: Cast, mallory_api: Api, method: str, path: str, params: list[str]
 ) -> None:
+    _prepare(cast, params)
     before = _snapshot()
     response = _call(mallory_api, cast, method, path, params)
     assert response.status_code == 404, (method, path, response.content)
@@ -96,9 +124,12 @@ def test_another_agency_gets_404(
 def test_an_unassigned_assistant_gets_404_on_client_scoped_objects(
     cast: Cast, eve_api: Api, method: str, path: str, params: list[str]
 ) -> None:
+    _prepare(cast, params)
     before = _snapshot()
     response = _call(eve_api, cast, method, path, params)
-    if any(PARAMS[p][1] for p in params):
+    if any(p in MANAGER_ONLY for p in params):
+        assert response.status_code == 403, (method, path)
+    elif any(PARAMS[p][1] for p in params):
         assert response.status_code == 404, (method, path)
     else:  # the team: visible to every member, changed only by managers
         assert response.status_code == (200 if method == "get" else 403), (method, path)

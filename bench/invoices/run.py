@@ -1,0 +1,217 @@
+"""bench/invoices: an invoice run for many clients with PDF and XML: invoices per second.
+
+    .venv/bin/python bench/invoices/run.py [--db sqlite|postgresql] [--clients 1000]
+
+See bench/invoices/README.md. The last line printed is one JSON object with the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import multiprocessing
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+MONTH = dt.date(2026, 10, 1)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument(
+        "--pg-url",
+        default=os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432"),
+        help="server URL without database name; delegate_bench_invoices is dropped and created",
+    )
+    parser.add_argument("--clients", type=int, default=1000)
+    parser.add_argument("--entries", type=int, default=5, help="time entries per client")
+    parser.add_argument(
+        "--processes", type=int, default=os.cpu_count() or 1, help="processes rendering PDF+XML"
+    )
+    return parser.parse_args()
+
+
+def setup_django(env: dict[str, str]) -> None:
+    os.environ.update(env)
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def prepare(args: argparse.Namespace, scratch: Path) -> dict[str, str]:
+    env = {
+        "DJANGO_SETTINGS_MODULE": "delegate.settings",
+        "DELEGATE_DATA_DIR": str(scratch),
+        "SECRET_KEY": "bench",
+        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+        "LOG_LEVEL": "WARNING",
+    }
+    if args.db == "postgresql":
+        name = "delegate_bench_invoices"
+        base = args.pg_url.rstrip("/")
+        subprocess.run(["psql", f"{base}/postgres", "-qc", f"DROP DATABASE IF EXISTS {name}"],
+                       check=True)  # fmt: skip
+        subprocess.run(["psql", f"{base}/postgres", "-qc", f"CREATE DATABASE {name}"], check=True)
+        env["DATABASE_URL"] = f"{base}/{name}"
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=ROOT, env={**os.environ, **env}, check=True,
+    )  # fmt: skip
+    return env
+
+
+def seed(clients: int, entries: int) -> tuple[Any, Any]:
+    from django.db import transaction
+
+    from delegate.accounts.models import User
+    from delegate.agencies import services as agency_services
+    from delegate.billing import services as billing_services
+    from delegate.billing.models import Contract
+    from delegate.clients.models import Address, Client
+    from delegate.tasks.models import Task
+    from delegate.timetracking.models import TimeEntry
+
+    owner_user = User.objects.create_user("owner@bench.test", "x", name="Olga Owner")
+    owner = agency_services.create_agency(owner_user, name="Bench Büro", slug="bench")
+    assistant = agency_services.add_member(
+        owner, email="anna@bench.test", name="Anna", role="assistant", password="x"
+    )
+    issuer = billing_services.create_issuer(
+        owner, legal_name="Bench Büro GmbH", street="Hafenstraße 1", postal_code="20457",
+        city="Hamburg", vat_id="DE136695976", tax_number="22/815/08154",
+        email="billing@bench.test", phone="+49 40 1234567", iban="DE89370400440532013000",
+    )  # fmt: skip
+    started = dt.datetime(2026, 10, 6, 9, tzinfo=dt.UTC)
+    with transaction.atomic():
+        rows = Client.objects.bulk_create(
+            Client(agency=owner.agency, name=f"Client {n:04d} GmbH", email=f"c{n}@bench.test",
+                   language="de" if n % 3 else "en")
+            for n in range(clients)
+        )  # fmt: skip
+        Address.objects.bulk_create(
+            Address(agency=owner.agency, client=c, line1="Am Markt 5", postal_code="28195",
+                    city="Bremen")
+            for c in rows
+        )  # fmt: skip
+        Contract.objects.bulk_create(
+            Contract(agency=owner.agency, client=c, starts_on=dt.date(2026, 1, 1),
+                     hourly_rate=Decimal("60.00"), rounding_increment=15,
+                     monthly_fee=Decimal("49.00") if n % 2 else Decimal("0"))
+            for n, c in enumerate(rows)
+        )  # fmt: skip
+        tasks = Task.objects.bulk_create(
+            Task(agency=owner.agency, client=c, title="Monthly bookkeeping", channel="api")
+            for c in rows
+        )
+        TimeEntry.objects.bulk_create(
+            TimeEntry(agency=owner.agency, task=t, client_id=t.client_id, member=assistant,
+                      started_at=started + dt.timedelta(days=i),
+                      ended_at=started + dt.timedelta(days=i, minutes=17 + i),
+                      minutes=17 + i)
+            for t in tasks
+            for i in range(entries)
+        )  # fmt: skip
+    return owner, issuer
+
+
+def invoice_clients(job: tuple[list[str], str, str]) -> tuple[int, float, float, float]:
+    """One worker's share of the run: draft, issue, PDF and XML for each of its clients.
+    Returns (document bytes, seconds drafting, issuing, rendering)."""
+    from django.db import connection
+
+    from delegate.agencies.models import Member
+    from delegate.billing import invoicing
+    from delegate.billing.einvoice import cii_xml
+    from delegate.billing.models import Issuer
+    from delegate.billing.pdf import invoice_pdf
+    from delegate.clients.models import Client
+
+    client_ids, owner_id, issuer_id = job
+    owner = Member.objects.select_related("agency").get(pk=owner_id)
+    issuer = Issuer.objects.get(pk=issuer_id)
+    size, drafting, issuing, rendering = 0, 0.0, 0.0, 0.0
+    for client in Client.objects.filter(pk__in=client_ids):
+        t0 = time.perf_counter()
+        draft = invoicing.draft_month(owner, client, issuer=issuer, month=MONTH)
+        t1 = time.perf_counter()
+        issued = invoicing.issue_invoice(owner, draft)
+        t2 = time.perf_counter()
+        size += len(invoice_pdf(issued)) + len(cii_xml(issued))
+        t3 = time.perf_counter()
+        drafting, issuing, rendering = drafting + t1 - t0, issuing + t2 - t1, rendering + t3 - t2
+    connection.close()
+    return size, drafting, issuing, rendering
+
+
+def _init_worker(env: dict[str, str]) -> None:
+    setup_django(env)
+
+
+def main() -> None:
+    args = parse_args()
+    scratch = Path(tempfile.mkdtemp(prefix="delegate-bench-invoices-"))
+    try:
+        env = prepare(args, scratch)
+        setup_django(env)
+        from django.db import connection
+
+        from delegate.billing.models import Invoice
+
+        owner, issuer = seed(args.clients, args.entries)
+        print(f"seeded {args.clients} clients × {args.entries} time entries ({args.db})")
+
+        from delegate.clients.models import Client
+
+        client_ids = [str(pk) for pk in Client.objects.values_list("pk", flat=True)]
+        jobs = [
+            (client_ids[n :: args.processes], str(owner.pk), str(issuer.pk))
+            for n in range(args.processes)
+        ]
+        connection.close()
+        context = multiprocessing.get_context("fork")
+        with context.Pool(args.processes, initializer=_init_worker, initargs=(env,)) as pool:
+            started = time.perf_counter()
+            results = pool.map(invoice_clients, jobs)
+            rendered = time.perf_counter()
+        ids = list(Invoice.objects.exclude(status="draft").values_list("pk", flat=True))
+        sizes = [r[0] for r in results]
+        drafting, issuing, rendering = (sum(r[k] for r in results) for k in (1, 2, 3))
+        count = len(ids)
+        assert count == args.clients, f"{count} invoices for {args.clients} clients"
+        total = rendered - started
+        figures = {
+            "bench": "invoices",
+            "db": args.db,
+            "clients": args.clients,
+            "invoices": count,
+            "processes": args.processes,
+            # per process: invoices per second of that stage's own time
+            "draft_ms": round(drafting / count * 1000, 1),
+            "issue_ms": round(issuing / count * 1000, 1),
+            "pdf_xml_ms": round(rendering / count * 1000, 1),
+            "invoices_per_s": round(count / total, 1),
+            "mean_document_kb": round(sum(sizes) / count / 1024, 1),
+            "seconds": round(total, 1),
+        }
+        print(f"per invoice: draft {figures['draft_ms']} ms, issue {figures['issue_ms']} ms, "
+              f"PDF+XML {figures['pdf_xml_ms']} ms; {args.processes} processes")  # fmt: skip
+        print(f"{count} invoices with PDF and XML in {total:.1f} s: "
+              f"{figures['invoices_per_s']} invoices/s")  # fmt: skip
+        print(json.dumps(figures))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+"""Issued invoices are read-only in the admin too (and the database refuses changes)."""
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from delegate.billing.models import Contract, Invoice, InvoiceLine, Issuer
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(admin.ModelAdmin[Any]):
+    list_display = ("number", "agency", "issuer", "recipient_name", "status", "gross_total")
+    list_filter = ("status", "kind")
+    search_fields = ("number", "recipient_name")
+    raw_id_fields = ("agency", "issuer", "client", "corrects", "issued_by")
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return obj is None or obj.is_draft
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return obj is None or obj.is_draft
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        # Bulk deletion from the list: only drafts can go.
+        deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        if any(not obj.is_draft for obj in objs):
+            perms_needed = {*perms_needed, "issued invoice"}
+        return deleted, model_count, perms_needed, protected
+
+
+@admin.register(InvoiceLine)
+class InvoiceLineAdmin(admin.ModelAdmin[Any]):
+    list_display = ("invoice", "position", "description", "net_amount")
+    raw_id_fields = ("agency", "invoice")
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return obj is None or obj.invoice.is_draft
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return obj is None or obj.invoice.is_draft
+
+
+admin.site.register(Contract)
+admin.site.register(Issuer)

@@ -1,0 +1,105 @@
+"""Forms of the billing pages. They only parse; choices are limited to the member's
+agency and the services decide."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from delegate.agencies.models import Member
+from delegate.billing.models import Contract, Invoice, InvoiceLine, Issuer
+from delegate.billing.vat import VAT_RATES
+from delegate.tasks.forms import add_service_errors
+
+__all__ = ["ContractForm", "DraftForm", "LineForm", "PaymentForm", "RunForm", "add_service_errors"]
+
+MONTH = forms.DateInput(attrs={"type": "month"}, format="%Y-%m")
+
+
+class RunForm(forms.Form):
+    issuer = forms.ModelChoiceField(label=_("Issuer"), queryset=Issuer.objects.none())
+    month = forms.DateField(label=_("Month"), widget=MONTH, input_formats=["%Y-%m", "%Y-%m-%d"])
+
+    def __init__(self, member: Member, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["issuer"].queryset = Issuer.objects.filter(  # type: ignore[attr-defined]
+            agency_id=member.agency_id
+        )
+
+
+class LineForm(forms.Form):
+    description = forms.CharField(label=_("Description"), max_length=500)
+    quantity = forms.DecimalField(label=_("Quantity"), max_digits=10, decimal_places=2)
+    unit = forms.ChoiceField(label=_("Unit"), choices=InvoiceLine.Unit.choices)
+    unit_price = forms.DecimalField(label=_("Unit price"), max_digits=12, decimal_places=2)
+    vat_rate = forms.TypedChoiceField(
+        label=_("VAT rate (%)"),
+        choices=[(str(rate), f"{rate.normalize()} %") for rate in VAT_RATES],
+        coerce=lambda value: next(rate for rate in VAT_RATES if str(rate) == value),
+        initial=str(VAT_RATES[0]),
+    )
+
+
+class DraftForm(forms.ModelForm[Invoice]):
+    class Meta:
+        model = Invoice
+        fields = [
+            "recipient_name", "recipient_street", "recipient_postal_code", "recipient_city",
+            "recipient_country", "recipient_vat_id", "recipient_email", "leitweg_id",
+            "language", "period_start", "period_end", "payment_terms_days", "note",
+        ]  # fmt: skip
+        widgets = {
+            "period_start": forms.DateInput(attrs={"type": "date"}),
+            "period_end": forms.DateInput(attrs={"type": "date"}),
+        }
+
+
+class NewDraftForm(DraftForm):
+    issuer = forms.ModelChoiceField(label=_("Issuer"), queryset=Issuer.objects.none())
+
+    def __init__(self, member: Member, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["issuer"].queryset = Issuer.objects.filter(  # type: ignore[attr-defined]
+            agency_id=member.agency_id
+        )
+
+    class Meta(DraftForm.Meta):
+        fields = ["issuer", *DraftForm.Meta.fields]
+
+
+class PaymentForm(forms.Form):
+    amount = forms.DecimalField(label=_("Amount"), max_digits=12, decimal_places=2)
+    paid_on = forms.DateField(label=_("Paid on"), widget=forms.DateInput(attrs={"type": "date"}))
+    note = forms.CharField(label=_("Note"), max_length=200, required=False)
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), max_length=500)
+
+
+class ContractForm(forms.ModelForm[Contract]):
+    junior_rate = forms.DecimalField(label=_("Hourly rate, junior"), required=False)
+    regular_rate = forms.DecimalField(label=_("Hourly rate, regular"), required=False)
+    senior_rate = forms.DecimalField(label=_("Hourly rate, senior"), required=False)
+
+    class Meta:
+        model = Contract
+        fields = [
+            "starts_on", "hourly_rate", "rounding_increment", "rounding_mode", "monthly_fee",
+            "package_hours", "package_fee", "rollover_cap_hours", "rollover_months",
+            "overage_rate", "overage_needs_approval", "needs_time_approval",
+            "payment_terms_days", "vat_rate", "is_business", "leitweg_id",
+        ]  # fmt: skip
+        widgets = {"starts_on": forms.DateInput(attrs={"type": "date"})}
+
+    def level_rates(self) -> dict[str, Any]:
+        return {
+            level: self.cleaned_data[f"{level}_rate"]
+            for level in ("junior", "regular", "senior")
+            if self.cleaned_data.get(f"{level}_rate") is not None
+        }
+
+    def contract_fields(self) -> dict[str, Any]:
+        return {name: self.cleaned_data[name] for name in self.Meta.fields}

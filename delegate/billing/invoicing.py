@@ -1,0 +1,710 @@
+"""Invoices: drafts and invoice runs, issuing (number, snapshot, hash chain),
+cancellation, payments, sending, and verifying the chain.
+
+Issuing is the line between a draft, which may change freely, and a document that never
+changes again. It happens in one transaction that locks the issuer's row: the number
+series advances by exactly one per issued invoice (or per recorded ``NumberGap``), so
+numbers are unique and gapless however many requests issue at once (SQLite's
+``BEGIN IMMEDIATE`` serialises writers; PostgreSQL's row lock does the same).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from delegate.agencies.models import AssistantProfile, Member
+from delegate.billing import ledger
+from delegate.billing import vat as vat_rules
+from delegate.billing.models import (
+    ZERO,
+    Contract,
+    Invoice,
+    InvoicedTime,
+    InvoiceLine,
+    Issuer,
+    NumberGap,
+    OverageApproval,
+    Payment,
+    TaskPrice,
+)
+from delegate.clients.models import Address, Client
+from delegate.core.validation import reject_unknown_fields
+from delegate.tasks.models import Task
+from delegate.timetracking.models import TimeEntry
+from delegate.timetracking.rounding import rounded_total
+
+CENT = Decimal("0.01")
+DRAFT_FIELDS = (
+    "period_start",
+    "period_end",
+    "payment_terms_days",
+    "language",
+    "recipient_name",
+    "recipient_street",
+    "recipient_postal_code",
+    "recipient_city",
+    "recipient_country",
+    "recipient_vat_id",
+    "recipient_email",
+    "recipient_is_business",
+    "leitweg_id",
+    "note",
+)
+
+
+def money(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+# --- totals ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VatGroup:
+    category: str
+    rate: Decimal
+    basis: Decimal
+    tax: Decimal
+
+
+def vat_groups(treatment: str, lines: list[InvoiceLine]) -> list[VatGroup]:
+    """Net amounts per VAT category and rate, each taxed once (EN 16931 BR-CO-17)."""
+    bases: dict[tuple[str, Decimal], Decimal] = defaultdict(lambda: ZERO)
+    for line in lines:
+        rate = vat_rules.effective_rate(treatment, line.vat_rate)
+        bases[(vat_rules.category(treatment, rate), rate)] += line.net_amount
+    return [
+        VatGroup(category, rate, basis, money(basis * rate / 100))
+        for (category, rate), basis in sorted(bases.items(), key=lambda item: -item[0][1])
+    ]
+
+
+def _recompute(invoice: Invoice) -> list[InvoiceLine]:
+    lines = list(invoice.lines.order_by("position"))
+    groups = vat_groups(invoice.vat_treatment, lines)
+    invoice.net_total = sum((line.net_amount for line in lines), ZERO)
+    invoice.vat_total = sum((group.tax for group in groups), ZERO)
+    invoice.gross_total = invoice.net_total + invoice.vat_total
+    return lines
+
+
+def _require_draft(member: Member, invoice: Invoice) -> None:
+    member.require_manager()
+    member.require_same_agency(invoice)
+    if not invoice.is_draft:
+        raise ValidationError(_("An issued invoice cannot be changed; cancel it instead."))
+
+
+# --- drafts ------------------------------------------------------------------------------
+
+
+def _recipient_of(client: Client, contract: Contract | None) -> dict[str, Any]:
+    address = (
+        Address.objects.filter(client=client, kind=Address.Kind.BILLING).first()
+        or Address.objects.filter(client=client).first()
+    )
+    return {
+        "recipient_name": client.name,
+        "recipient_street": address.line1 if address else "",
+        "recipient_postal_code": address.postal_code if address else "",
+        "recipient_city": address.city if address else "",
+        "recipient_country": address.country if address else "DE",
+        "recipient_vat_id": client.vat_id,
+        "recipient_email": client.email,
+        "recipient_is_business": contract.is_business if contract else True,
+        "leitweg_id": contract.leitweg_id if contract else "",
+        "language": client.language,
+    }
+
+
+def _set_treatment(invoice: Invoice, issuer: Issuer) -> None:
+    invoice.vat_treatment = vat_rules.treatment(
+        issuer_is_small_business=issuer.is_small_business,
+        country=invoice.recipient_country,
+        vat_id=invoice.recipient_vat_id,
+        is_business=invoice.recipient_is_business,
+    )
+
+
+def create_draft(
+    member: Member, *, issuer: Issuer, client: Client | None = None, **fields: Any
+) -> Invoice:
+    """An empty draft from ``issuer``; recipient details come from ``client`` where given
+    and may be overridden (a client-issuer's own customers are typed in)."""
+    member.require_manager()
+    member.require_same_agency(issuer, client)
+    reject_unknown_fields(fields, DRAFT_FIELDS)
+    contract = ledger.contract_on(client, timezone.localdate()) if client else None
+    values = {**(_recipient_of(client, contract) if client else {}), **fields}
+    values.setdefault("language", member.agency.default_language)
+    if contract:
+        values.setdefault("payment_terms_days", contract.payment_terms_days)
+    invoice = Invoice(
+        agency_id=member.agency_id,
+        issuer=issuer,
+        client=client,
+        currency=member.agency.currency,
+        **values,
+    )
+    _set_treatment(invoice, issuer)
+    invoice.full_clean(exclude=["issuer", "client", "corrects", "issued_by", "snapshot"])
+    invoice.save()
+    return invoice
+
+
+def update_draft(member: Member, invoice: Invoice, **fields: Any) -> Invoice:
+    reject_unknown_fields(fields, DRAFT_FIELDS)
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        _require_draft(member, invoice)
+        for name, value in fields.items():
+            setattr(invoice, name, value)
+        _set_treatment(invoice, invoice.issuer)
+        invoice.full_clean(exclude=["issuer", "client", "corrects", "issued_by", "snapshot"])
+        _recompute(invoice)
+        invoice.save()
+    return invoice
+
+
+def add_line(
+    member: Member,
+    invoice: Invoice,
+    *,
+    description: str,
+    quantity: Decimal,
+    unit_price: Decimal,
+    unit: str = InvoiceLine.Unit.PIECE,
+    vat_rate: Decimal = Decimal("19.00"),
+) -> InvoiceLine:
+    """A line on a draft (manual lines, and the lines invoice runs create)."""
+    for name, value in (("quantity", quantity), ("unit_price", unit_price), ("vat_rate", vat_rate)):
+        if not isinstance(value, Decimal):
+            raise ValidationError({name: _("Amounts must be exact decimals.")})
+    if vat_rate not in vat_rules.VAT_RATES:
+        raise ValidationError({"vat_rate": _("VAT is 19, 7 or 0 %.")})
+    if quantity <= 0 or unit_price < 0:
+        raise ValidationError({"quantity": _("Quantities are positive, prices not negative.")})
+    if not description.strip():
+        raise ValidationError({"description": _("Describe the service.")})
+    with transaction.atomic():
+        locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        _require_draft(member, locked)
+        position = (
+            locked.lines.count() and max(locked.lines.values_list("position", flat=True))
+        ) + 1
+        line = InvoiceLine(
+            agency_id=locked.agency_id,
+            invoice=locked,
+            position=position,
+            description=description.strip()[:500],
+            quantity=quantity.quantize(CENT),
+            unit=unit,
+            unit_price=unit_price.quantize(CENT),
+            vat_rate=vat_rate,
+            net_amount=money(quantity * unit_price),
+        )
+        line.full_clean(exclude=["invoice"])
+        line.save()
+        _recompute(locked)
+        locked.save()
+    return line
+
+
+def remove_line(member: Member, line: InvoiceLine) -> None:
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().get(pk=line.invoice_id)
+        _require_draft(member, invoice)
+        line.delete()
+        _recompute(invoice)
+        invoice.save()
+
+
+def delete_draft(member: Member, invoice: Invoice) -> None:
+    """Drop a draft; the time it billed becomes billable again."""
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        _require_draft(member, invoice)
+        InvoicedTime.objects.filter(invoice=invoice).delete()
+        invoice.lines.all().delete()
+        invoice.delete()
+
+
+# --- invoice runs ------------------------------------------------------------------------
+
+
+def _rate_for(contract: Contract, entry_member_id: Any, levels: dict[Any, str]) -> Decimal:
+    rates = list(contract.rates.all())
+    for rate in rates:
+        if rate.member_id == entry_member_id:
+            return rate.hourly_rate
+    level = levels.get(entry_member_id)
+    for rate in rates:
+        if rate.level and rate.level == level:
+            return rate.hourly_rate
+    return contract.hourly_rate
+
+
+def _hours(minutes: int) -> Decimal:
+    return (Decimal(minutes) / 60).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def draft_month(member: Member, client: Client, *, issuer: Issuer, month: dt.date) -> Invoice:
+    """The invoice run for one client and month: a draft with the flat fee, the package
+    fee and approved overage, fixed task prices, and hourly time not billed yet.
+    Refused if the month already has a run invoice that is not cancelled."""
+    member.require_manager()
+    member.require_same_agency(client, issuer)
+    month = ledger.month_start(month)
+    period_end = ledger.add_months(month, 1) - dt.timedelta(days=1)
+    contract = ledger.contract_on(client, period_end)
+    if contract is None:
+        raise ValidationError(_("%(client)s has no contract.") % {"client": client.name})
+    zone = ledger.client_zone(client)
+    start, end = ledger.month_bounds(month, zone)
+    with transaction.atomic():
+        # One run per client and month: the client's row is the lock.
+        Client.objects.select_for_update().get(pk=client.pk)
+        if (
+            Invoice.objects.filter(
+                client=client, kind=Invoice.Kind.INVOICE, period_start=month, period_end=period_end
+            )
+            .exclude(status=Invoice.Status.CANCELLED)
+            .exists()
+        ):
+            raise ValidationError(_("This month has already been invoiced."))
+        invoice = create_draft(
+            member, issuer=issuer, client=client, period_start=month, period_end=period_end
+        )
+        with translation.override(invoice.language):
+            _run_lines(member, invoice, contract, client, month, start, end)
+    return invoice
+
+
+def _run_lines(
+    member: Member,
+    invoice: Invoice,
+    contract: Contract,
+    client: Client,
+    month: dt.date,
+    start: dt.datetime,
+    end: dt.datetime,
+) -> None:
+    label = month.strftime("%m/%Y")
+    specs: list[tuple[str, Decimal, Decimal, str]] = []
+
+    def line(description: str, quantity: Decimal, price: Decimal, unit: str) -> None:
+        specs.append((description, quantity, price, unit))
+
+    if contract.monthly_fee > 0:
+        line(_("Flat monthly fee %(month)s") % {"month": label}, Decimal(1),
+             contract.monthly_fee, InvoiceLine.Unit.MONTH)  # fmt: skip
+    if contract.has_package and contract.package_fee > 0:
+        line(
+            _("Prepaid package %(hours)s hours, %(month)s")
+            % {"hours": contract.package_hours.normalize(), "month": label},
+            Decimal(1), contract.package_fee, InvoiceLine.Unit.MONTH,
+        )  # fmt: skip
+
+    prices: dict[Any, Decimal] = {
+        p.category_id: p.price for p in TaskPrice.objects.filter(contract=contract)
+    }
+    priced_tasks = list(
+        Task.objects.filter(
+            client=client, status=Task.Status.DONE, done_at__gte=start, done_at__lt=end,
+            category_id__in=list(prices),
+        ).order_by("done_at")
+    )  # fmt: skip
+    for task in priced_tasks:
+        line(f"{task.title} ({task.code})", Decimal(1), prices[task.category_id],
+             InvoiceLine.Unit.PIECE)  # fmt: skip
+
+    entries = TimeEntry.objects.filter(
+        client=client, ended_at__isnull=False, is_billable=True, started_at__lt=end
+    ).exclude(task_id__in=[task.pk for task in priced_tasks])
+    entries = entries.exclude(pk__in=InvoicedTime.objects.values("time_entry_id"))
+    if contract.needs_time_approval:
+        entries = entries.filter(approved_at__isnull=False)
+    chosen = list(entries.select_for_update())
+
+    if contract.has_package:
+        month_row = ledger.client_ledger(client, until=month)[-1]
+        approved = OverageApproval.objects.filter(client=client, month=month).exists()
+        if month_row.overage and (approved or not contract.overage_needs_approval):
+            price = contract.overage_rate or contract.hourly_rate
+            line(_("Hours beyond the package, %(month)s") % {"month": label},
+                 _hours(month_row.overage), price, InvoiceLine.Unit.HOUR)  # fmt: skip
+        # The package covers the month's time: only this month's entries are settled.
+        chosen = [entry for entry in chosen if entry.started_at >= start]
+    else:
+        levels = dict(
+            AssistantProfile.objects.filter(
+                member_id__in={entry.member_id for entry in chosen}
+            ).values_list("member_id", "level")
+        )
+        by_rate: dict[Decimal, list[TimeEntry]] = defaultdict(list)
+        for entry in chosen:
+            by_rate[_rate_for(contract, entry.member_id, levels)].append(entry)
+        for hourly, group in sorted(by_rate.items(), key=lambda item: -item[0]):
+            minutes = rounded_total(
+                [(entry.task_id, entry.minutes) for entry in group],
+                increment=contract.rounding_increment,
+                mode=contract.rounding_mode,
+            )
+            if minutes and hourly > 0:
+                line(_("Assistance, %(month)s") % {"month": label}, _hours(minutes), hourly,
+                     InvoiceLine.Unit.HOUR)  # fmt: skip
+    _add_run_lines(invoice, specs, vat_rate=contract.vat_rate)
+    # Billed time is locked: approved now if the contract needs no client approval.
+    TimeEntry.objects.filter(pk__in=[e.pk for e in chosen], approved_at__isnull=True).update(
+        approved_at=timezone.now(), approved_by_member=member
+    )
+    InvoicedTime.objects.bulk_create(
+        InvoicedTime(agency_id=invoice.agency_id, invoice=invoice, time_entry=entry)
+        for entry in chosen
+    )
+
+
+def _add_run_lines(
+    invoice: Invoice, specs: list[tuple[str, Decimal, Decimal, str]], *, vat_rate: Decimal
+) -> None:
+    """The run's lines in one insert (the draft is new and locked by the run)."""
+    InvoiceLine.objects.bulk_create(
+        InvoiceLine(
+            agency_id=invoice.agency_id, invoice=invoice, position=position,
+            description=description[:500], quantity=quantity.quantize(CENT), unit=unit,
+            unit_price=price.quantize(CENT), vat_rate=vat_rate,
+            net_amount=money(quantity * price),
+        )
+        for position, (description, quantity, price, unit) in enumerate(specs, start=1)
+    )  # fmt: skip
+    _recompute(invoice)
+    invoice.save(update_fields=["net_total", "vat_total", "gross_total", "updated_at"])
+
+
+def run_invoices(member: Member, *, issuer: Issuer, month: dt.date) -> list[Invoice]:
+    """Drafts for every active client with a contract that has no run for ``month``."""
+    member.require_manager()
+    drafts = []
+    clients = Client.objects.filter(
+        agency_id=member.agency_id, status=Client.Status.ACTIVE, contracts__isnull=False
+    ).distinct()
+    for client in clients:
+        try:
+            drafts.append(draft_month(member, client, issuer=issuer, month=month))
+        except ValidationError:
+            continue
+    return drafts
+
+
+# --- issuing -----------------------------------------------------------------------------
+
+
+def missing_fields(invoice: Invoice, issuer: Issuer, lines: list[InvoiceLine]) -> list[str]:
+    """What § 14 Abs. 4 UStG (and § 14a for reverse charge, and XRechnung for public
+    recipients) requires that the draft lacks."""
+    missing = []
+    for name in ("legal_name", "street", "postal_code", "city"):
+        if not getattr(issuer, name):
+            missing.append(f"issuer.{name}")
+    if not (issuer.tax_number or issuer.vat_id):
+        missing.append("issuer.tax_number")
+    for name in ("recipient_name", "recipient_street", "recipient_postal_code", "recipient_city"):
+        if not getattr(invoice, name):
+            missing.append(name)
+    if not lines:
+        missing.append("lines")
+    if invoice.vat_treatment == Invoice.Vat.REVERSE_CHARGE:
+        if not issuer.vat_id:
+            missing.append("issuer.vat_id")
+        if not invoice.recipient_vat_id:
+            missing.append("recipient_vat_id")
+    if invoice.vat_treatment == Invoice.Vat.NON_EU and not issuer.tax_number:
+        missing.append("issuer.tax_number")  # EN 16931 BR-O-02: no VAT id there
+    if invoice.leitweg_id and not (issuer.email and issuer.phone):
+        missing.append("issuer.phone")
+    return missing
+
+
+def _snapshot(invoice: Invoice, issuer: Issuer, lines: list[InvoiceLine]) -> dict[str, Any]:
+    """Everything the documents show, frozen as strings: PDF and XML are rendered from
+    this, so they never change when master data does."""
+    with translation.override(invoice.language):
+        note = str(vat_rules.NOTES.get(invoice.vat_treatment, ""))
+    return {
+        "number": invoice.number,
+        "kind": invoice.kind,
+        "corrects": invoice.corrects.number if invoice.corrects else "",
+        "corrects_date": str(invoice.corrects.issue_date) if invoice.corrects else "",
+        "issue_date": str(invoice.issue_date),
+        "due_date": str(invoice.due_date),
+        "period_start": str(invoice.period_start),
+        "period_end": str(invoice.period_end),
+        "payment_terms_days": invoice.payment_terms_days,
+        "language": invoice.language,
+        "currency": invoice.currency,
+        "vat_treatment": invoice.vat_treatment,
+        "vat_note": note,
+        "note": invoice.note,
+        "leitweg_id": invoice.leitweg_id,
+        "issuer": {
+            name: str(getattr(issuer, name))
+            for name in (
+                "legal_name", "street", "postal_code", "city", "country", "vat_id",
+                "tax_number", "register_entry", "managing_directors", "email", "phone",
+                "contact_name", "iban", "bic", "bank_name",
+            )
+        },
+        "recipient": {
+            "name": invoice.recipient_name,
+            "street": invoice.recipient_street,
+            "postal_code": invoice.recipient_postal_code,
+            "city": invoice.recipient_city,
+            "country": invoice.recipient_country,
+            "vat_id": invoice.recipient_vat_id,
+            "email": invoice.recipient_email,
+        },
+        "lines": [
+            {
+                "position": line.position,
+                "description": line.description,
+                "quantity": str(line.quantity),
+                "unit": line.unit,
+                "unit_price": str(line.unit_price),
+                "vat_rate": str(vat_rules.effective_rate(invoice.vat_treatment, line.vat_rate)),
+                "vat_category": vat_rules.category(
+                    invoice.vat_treatment,
+                    vat_rules.effective_rate(invoice.vat_treatment, line.vat_rate),
+                ),
+                "net_amount": str(line.net_amount),
+            }
+            for line in lines
+        ],
+        "vat_groups": [
+            {"category": g.category, "rate": str(g.rate), "basis": str(g.basis), "tax": str(g.tax)}
+            for g in vat_groups(invoice.vat_treatment, lines)
+        ],
+        "net_total": str(invoice.net_total),
+        "vat_total": str(invoice.vat_total),
+        "gross_total": str(invoice.gross_total),
+    }  # fmt: skip
+
+
+def chain_hash(previous_hash: str, snapshot: dict[str, Any]) -> str:
+    canonical = json.dumps(snapshot, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(f"{previous_hash}\n{canonical}".encode()).hexdigest()
+
+
+def issue_invoice(member: Member, invoice: Invoice) -> Invoice:
+    """Give the draft the next number of its issuer's series, freeze its content in a
+    snapshot and link it into the issuer's hash chain. Raises ValidationError listing
+    what § 14 UStG requires and is missing, or if it is no longer a draft."""
+    member.require_manager()
+    member.require_same_agency(invoice)
+    with transaction.atomic():
+        issuer = Issuer.objects.select_for_update().get(pk=invoice.issuer_id)
+        invoice = (
+            Invoice.objects.select_for_update(of=("self",))
+            .select_related("corrects")
+            .get(pk=invoice.pk)
+        )
+        if not invoice.is_draft:
+            raise ValidationError(_("This invoice has already been issued."))
+        _set_treatment(invoice, issuer)
+        lines = _recompute(invoice)
+        missing = missing_fields(invoice, issuer, lines)
+        if missing:
+            raise ValidationError(
+                _("Missing for a valid invoice: %(fields)s") % {"fields": ", ".join(missing)}
+            )
+        today = timezone.localdate()
+        invoice.sequence = issuer.next_number
+        invoice.number = issuer.format_number(issuer.next_number)
+        invoice.issue_date = today
+        invoice.due_date = today + dt.timedelta(days=invoice.payment_terms_days)
+        invoice.issued_at = timezone.now()
+        invoice.issued_by = member
+        invoice.snapshot = _snapshot(invoice, issuer, lines)
+        invoice.previous_hash = issuer.last_hash
+        invoice.content_hash = chain_hash(issuer.last_hash, invoice.snapshot)
+        invoice.status = Invoice.Status.ISSUED
+        invoice.save()
+        issuer.next_number += 1
+        issuer.last_hash = invoice.content_hash
+        issuer.save(update_fields=["next_number", "last_hash"])
+        if invoice.corrects_id and invoice.kind == Invoice.Kind.CANCELLATION:
+            Invoice.objects.filter(pk=invoice.corrects_id).update(
+                status=Invoice.Status.CANCELLED, updated_at=timezone.now()
+            )
+    return invoice
+
+
+def cancel_invoice(member: Member, invoice: Invoice, *, reason: str) -> Invoice:
+    """Cancel an issued invoice with an issued cancellation invoice that repeats its
+    lines and refers to it; the time it billed becomes billable again."""
+    member.require_manager()
+    member.require_same_agency(invoice)
+    if invoice.is_draft or invoice.status == Invoice.Status.CANCELLED:
+        raise ValidationError(_("Only issued invoices can be cancelled."))
+    if invoice.kind != Invoice.Kind.INVOICE:
+        raise ValidationError(_("A cancellation cannot be cancelled."))
+    if not reason.strip():
+        raise ValidationError({"reason": _("Give a reason.")})
+    with transaction.atomic():
+        correction = Invoice.objects.create(
+            agency_id=invoice.agency_id,
+            issuer_id=invoice.issuer_id,
+            client_id=invoice.client_id,
+            kind=Invoice.Kind.CANCELLATION,
+            corrects=invoice,
+            note=reason.strip(),
+            **{name: getattr(invoice, name) for name in DRAFT_FIELDS if name != "note"},
+            currency=invoice.currency,
+            vat_treatment=invoice.vat_treatment,
+        )
+        for line in invoice.lines.all():
+            InvoiceLine.objects.create(
+                agency_id=line.agency_id, invoice=correction, position=line.position,
+                description=line.description, quantity=line.quantity, unit=line.unit,
+                unit_price=line.unit_price, vat_rate=line.vat_rate, net_amount=line.net_amount,
+            )  # fmt: skip
+        correction = issue_invoice(member, correction)
+        InvoicedTime.objects.filter(invoice=invoice).delete()
+    return correction
+
+
+# --- after issuing -----------------------------------------------------------------------
+
+
+def _settle(invoice: Invoice) -> None:
+    paid = invoice.payments.aggregate(total=Sum("amount"))["total"] or ZERO
+    invoice.paid_total = paid
+    if invoice.status != Invoice.Status.CANCELLED:
+        if paid >= invoice.gross_total:
+            invoice.status = Invoice.Status.PAID
+        elif paid > 0:
+            invoice.status = Invoice.Status.PARTLY_PAID
+        else:
+            invoice.status = Invoice.Status.SENT if invoice.sent_at else Invoice.Status.ISSUED
+    invoice.save(update_fields=["paid_total", "status", "updated_at"])
+
+
+def record_payment(
+    member: Member, invoice: Invoice, *, amount: Decimal, paid_on: dt.date, note: str = ""
+) -> Payment:
+    """A payment entered by hand; the status follows (partly paid / paid)."""
+    member.require_manager()
+    member.require_same_agency(invoice)
+    if not isinstance(amount, Decimal) or amount <= 0:
+        raise ValidationError({"amount": _("Enter a positive amount.")})
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        if invoice.is_draft or invoice.status == Invoice.Status.CANCELLED:
+            raise ValidationError(_("Payments are recorded on issued invoices."))
+        payment = Payment.objects.create(
+            agency_id=invoice.agency_id, invoice=invoice, amount=money(amount),
+            paid_on=paid_on, note=note.strip()[:200], recorded_by=member,
+        )  # fmt: skip
+        _settle(invoice)
+    return payment
+
+
+def mark_sent(invoice: Invoice) -> None:
+    with transaction.atomic():
+        locked = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        if locked.sent_at is None:
+            locked.sent_at = timezone.now()
+            if locked.status == Invoice.Status.ISSUED:
+                locked.status = Invoice.Status.SENT
+            locked.save(update_fields=["sent_at", "status", "updated_at"])
+
+
+# --- the chain ---------------------------------------------------------------------------
+
+
+def verify_chain(issuer: Issuer) -> list[str]:
+    """Problems in ``issuer``'s series: a snapshot whose hash does not match, a broken
+    link, or a number neither issued nor recorded as a gap. Empty means intact."""
+    problems = []
+    previous = ""
+    invoices = Invoice.objects.filter(issuer=issuer).exclude(status=Invoice.Status.DRAFT)
+    by_sequence = {invoice.sequence: invoice for invoice in invoices}
+    gaps = set(NumberGap.objects.filter(issuer=issuer).values_list("sequence", flat=True))
+    for sequence in range(1, issuer.next_number):
+        invoice = by_sequence.get(sequence)
+        if invoice is None:
+            if sequence not in gaps:
+                problems.append(f"{issuer.format_number(sequence)}: missing, no recorded gap")
+            continue
+        if invoice.previous_hash != previous:
+            problems.append(f"{invoice.number}: does not link to the invoice before it")
+        if chain_hash(invoice.previous_hash, invoice.snapshot) != invoice.content_hash:
+            problems.append(f"{invoice.number}: content does not match its hash")
+        if invoice.number != invoice.snapshot.get("number"):
+            problems.append(f"{invoice.number}: number differs from the snapshot")
+        previous = invoice.content_hash
+    if issuer.last_hash != previous:
+        problems.append(f"{issuer}: the last hash does not match the last invoice")
+    return problems
+
+
+# --- sending -----------------------------------------------------------------------------
+
+
+def send_invoice(member: Member, invoice: Invoice) -> None:
+    """Queue the invoice for email to the recipient, with the PDF and the XML attached
+    (the job is safe to run twice: a sent invoice is not sent again)."""
+    member.require_manager()
+    member.require_same_agency(invoice)
+    if invoice.is_draft or invoice.status == Invoice.Status.CANCELLED:
+        raise ValidationError(_("Only issued invoices can be sent."))
+    if not invoice.recipient_email:
+        raise ValidationError(_("The recipient has no email address."))
+    from delegate.billing.jobs import deliver_invoice
+
+    invoice_id = str(invoice.pk)
+    transaction.on_commit(lambda: deliver_invoice.enqueue(invoice_id))
+
+
+def deliver(invoice_id: Any) -> bool:
+    """Email an issued invoice now; False if it was sent already or cannot be sent."""
+    from django.conf import settings
+    from django.core.mail import EmailMessage
+    from django.template.loader import render_to_string
+
+    from delegate.billing.einvoice import cii_xml
+    from delegate.billing.pdf import invoice_pdf
+
+    invoice = Invoice.objects.filter(pk=invoice_id).first()
+    if invoice is None or invoice.sent_at or invoice.is_draft or not invoice.recipient_email:
+        return False
+    snapshot = invoice.snapshot
+    with translation.override(invoice.language):
+        subject = _("Invoice %(number)s from %(issuer)s") % {
+            "number": invoice.number,
+            "issuer": snapshot["issuer"]["legal_name"],
+        }
+        body = render_to_string("billing/email/invoice.txt", {"s": snapshot})
+    message = EmailMessage(
+        subject,
+        body,
+        settings.DEFAULT_FROM_EMAIL,
+        [invoice.recipient_email],
+        reply_to=[snapshot["issuer"]["email"]],
+    )
+    message.attach(f"{invoice.number}.pdf", invoice_pdf(invoice), "application/pdf")
+    message.attach(f"{invoice.number}.xml", cii_xml(invoice), "application/xml")
+    message.send()
+    mark_sent(invoice)
+    return True

@@ -1,0 +1,126 @@
+"""The e-invoice: CII XML checked against the EN 16931 XSD and the official EN 16931
+Schematron for every VAT case, XRechnung with a Leitweg-ID, cancellations; and the
+PDF/A-3 carrying the XML."""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from facturx import get_xml_from_pdf
+from lxml import etree
+from pypdf import PdfReader
+
+from delegate.billing import invoicing
+from delegate.billing.einvoice import XRECHNUNG, ZUGFERD, cii_xml
+from delegate.billing.models import Invoice
+from delegate.billing.pdf import invoice_pdf
+from delegate.billing.tests.helpers import draft, issuer
+from delegate.billing.tests.schematron import schematron_errors, xsd_errors
+from delegate.testing import Cast
+
+NS = {
+    "rsm": "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100",
+    "ram": "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100",
+}
+
+
+def _xpath(xml: bytes, path: str) -> list[str]:
+    return [str(v) for v in etree.fromstring(xml).xpath(path, namespaces=NS)]
+
+
+def _issued(cast: Cast, *, small: bool = False, **fields: object) -> Invoice:
+    invoice = draft(cast, issuer(cast, is_small_business=small), **fields)
+    invoicing.add_line(
+        cast.alice, invoice, description="Travel booking", quantity=Decimal("1"),
+        unit_price=Decimal("12.34"), vat_rate=Decimal("7.00"),
+    )  # fmt: skip
+    return invoicing.issue_invoice(cast.alice, invoice)
+
+
+@pytest.mark.parametrize(
+    ("fields", "small", "categories"),
+    [
+        ({}, False, ["S", "S"]),
+        ({}, True, ["E"]),
+        ({"recipient_country": "AT", "recipient_vat_id": "ATU13585627"}, False, ["AE"]),
+        ({"recipient_country": "US"}, False, ["O"]),
+    ],
+    ids=["domestic-19-7", "small-business", "reverse-charge", "non-eu"],
+)
+def test_it_passes_the_en16931_rules_in_every_vat_case(
+    cast: Cast, fields: dict[str, str], small: bool, categories: list[str]
+) -> None:
+    invoice = _issued(cast, small=small, **fields)
+    xml = cii_xml(invoice)
+    assert xsd_errors(xml) == []
+    assert schematron_errors(xml) == []
+    found = _xpath(
+        xml, "//ram:ApplicableHeaderTradeSettlement/ram:ApplicableTradeTax/ram:CategoryCode/text()"
+    )
+    assert found == categories
+    assert _xpath(xml, "//rsm:ExchangedDocument/ram:ID/text()") == [invoice.number]
+    assert _xpath(xml, "//ram:DuePayableAmount/text()") == [str(invoice.gross_total)]
+
+
+def test_the_rules_catch_a_wrong_total(cast: Cast) -> None:
+    """The checker is not a rubber stamp."""
+    xml = cii_xml(_issued(cast))
+    broken = xml.replace(b"<ram:DuePayableAmount>", b"<ram:DuePayableAmount>1")
+    assert any(error.startswith("BR-CO-16") for error in schematron_errors(broken))
+
+
+def test_it_writes_xrechnung_for_a_leitweg_id(cast: Cast) -> None:
+    invoice = _issued(cast, leitweg_id="991-12345-06")
+    xml = cii_xml(invoice)
+    assert _xpath(xml, "//ram:GuidelineSpecifiedDocumentContextParameter/ram:ID/text()") == [
+        XRECHNUNG
+    ]
+    assert _xpath(xml, "//ram:BuyerReference/text()") == ["991-12345-06"]
+    # XRechnung needs the seller's contact (BR-DE-2) and electronic addresses (BT-34/49).
+    assert _xpath(
+        xml,
+        "//ram:SellerTradeParty/ram:DefinedTradeContact/ram:TelephoneUniversalCommunication/ram:CompleteNumber/text()",
+    )
+    assert _xpath(xml, "//ram:SellerTradeParty/ram:URIUniversalCommunication/ram:URIID/text()")
+    assert xsd_errors(xml) == []
+    # The Factur-X Schematron allows only Factur-X profile ids in the context (its rule
+    # FX-SCH-A-000556); every EN 16931 rule must pass.
+    errors = schematron_errors(xml)
+    assert [e for e in errors if not e.startswith("FX-SCH-A-000556:")] == []
+
+
+def test_a_cancellation_refers_to_the_original(cast: Cast) -> None:
+    original = _issued(cast)
+    correction = invoicing.cancel_invoice(cast.alice, original, reason="Wrong month")
+    xml = cii_xml(correction)
+    assert _xpath(xml, "//rsm:ExchangedDocument/ram:TypeCode/text()") == ["381"]
+    assert _xpath(xml, "//ram:InvoiceReferencedDocument/ram:IssuerAssignedID/text()") == [
+        original.number
+    ]
+    assert schematron_errors(xml) == []
+
+
+def test_it_embeds_the_xml_in_a_pdf_a_3(cast: Cast) -> None:
+    invoice = _issued(cast, language="de")
+    pdf = invoice_pdf(invoice)
+    filename, xml = get_xml_from_pdf(pdf, check_xsd=True)
+    assert filename == "factur-x.xml"
+    assert xml == cii_xml(invoice, flavour=ZUGFERD)
+    reader = PdfReader(io.BytesIO(pdf))
+    root: Any = reader.trailer["/Root"]
+    metadata = root["/Metadata"].get_object().get_data()
+    assert b"<pdfaid:part>3</pdfaid:part>" in metadata
+    assert b"EN 16931" in metadata
+    assert "/OutputIntents" in root
+    text = reader.pages[0].extract_text()
+    for expected in (invoice.number, "Rechnungsdatum", "Leistungszeitraum", "Hafenstraße 1",
+                     "DE136695976", "DE89370400440532013000", "Gesamtbetrag 251,20"):  # fmt: skip
+        assert expected in text
+
+
+def test_drafts_have_no_e_invoice(cast: Cast) -> None:
+    with pytest.raises(ValueError):
+        cii_xml(draft(cast, issuer(cast)))

@@ -1,0 +1,143 @@
+"""The billing pages: a manager's whole invoice flow; assistants get 403, another
+agency 404, and refused requests change nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+from django_tasks_db.models import DBTaskResult
+
+from delegate.billing import invoicing
+from delegate.billing.models import Contract, Invoice, InvoiceLine, Payment
+from delegate.billing.tests.helpers import billing_address, contract, draft, entry, issuer
+from delegate.testing import Cast, db_state
+
+BILLING = (Invoice, InvoiceLine, Payment, Contract)
+
+
+def url(name: str, *args: object) -> str:
+    return reverse(f"billing:{name}", args=args)
+
+
+def run_jobs() -> int:
+    results = list(DBTaskResult.objects.filter(status="READY"))
+    for result in results:
+        result.task.call(*result.args_kwargs["args"], **result.args_kwargs["kwargs"])
+    return len(results)
+
+
+def test_a_manager_runs_edits_issues_sends_and_settles_an_invoice(
+    cast: Cast, django_capture_on_commit_callbacks: Any
+) -> None:
+    the_issuer = issuer(cast)
+    billing_address(cast)
+    cast.acme.email = "accounts@acme.test"
+    cast.acme.save()
+    contract(cast, hourly_rate=Decimal("60.00"))
+    entry(cast, dt.datetime(2026, 10, 5, 9, tzinfo=dt.UTC), 90)
+    http = cast.login(cast.dora)
+    response = http.post(url("run"), {"issuer": the_issuer.pk, "month": "2026-10"})
+    assert response.status_code == 302
+    invoice = Invoice.objects.get()
+    assert invoice.gross_total == Decimal("107.10")
+    assert "Assistenz, 10/2026" in http.get(url("invoice", invoice.pk)).text  # acme reads German
+
+    line = {"description": "Extra research", "quantity": "1", "unit": "C62",
+            "unit_price": "10.00", "vat_rate": "19.00"}  # fmt: skip
+    assert http.post(url("add_line", invoice.pk), line).status_code == 302
+    assert http.post(url("issue", invoice.pk)).status_code == 302
+    invoice.refresh_from_db()
+    assert invoice.number == "RE-00001" and invoice.gross_total == Decimal("119.00")
+
+    pdf = http.get(url("pdf", invoice.pk))
+    assert pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+    assert b"CrossIndustryInvoice" in http.get(url("xml", invoice.pk)).content
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert http.post(url("send", invoice.pk)).status_code == 302
+    assert run_jobs() == 1
+    [message] = mail.outbox
+    assert message.to == ["accounts@acme.test"]
+    assert sorted(name for name, _c, _t in message.attachments) == ["RE-00001.pdf", "RE-00001.xml"]
+    invoice.refresh_from_db()
+    assert invoice.status == "sent"
+
+    payment = {"amount": "119.00", "paid_on": "2026-11-20"}
+    assert http.post(url("payment", invoice.pk), payment).status_code == 302
+    invoice.refresh_from_db()
+    assert invoice.status == "paid"
+
+
+def test_it_refuses_to_issue_an_incomplete_draft_and_changes_nothing(cast: Cast) -> None:
+    invoice = draft(cast, issuer(cast), recipient_city="")
+    http = cast.login(cast.alice)
+    before = db_state(*BILLING)
+    response = http.post(url("issue", invoice.pk))
+    assert response.status_code == 400
+    assert "recipient_city" in response.text
+    assert db_state(*BILLING) == before
+
+
+def test_issued_invoices_refuse_edits_through_the_pages(cast: Cast) -> None:
+    invoice = invoicing.issue_invoice(cast.alice, draft(cast, issuer(cast)))
+    http = cast.login(cast.alice)
+    before = db_state(*BILLING)
+    line = {"description": "x", "quantity": "1", "unit": "C62", "unit_price": "1",
+            "vat_rate": "19.00"}  # fmt: skip
+    assert http.post(url("add_line", invoice.pk), line).status_code == 400
+    assert http.post(url("delete", invoice.pk)).status_code == 400
+    assert http.post(url("remove_line", invoice.lines.get().pk)).status_code == 400
+    assert http.post(url("edit", invoice.pk), {"recipient_name": "X"}).status_code == 400
+    assert db_state(*BILLING) == before
+
+
+def test_it_cancels_through_the_page(cast: Cast) -> None:
+    invoice = invoicing.issue_invoice(cast.alice, draft(cast, issuer(cast)))
+    http = cast.login(cast.alice)
+    response = http.post(url("cancel", invoice.pk), {"reason": "Duplicate"})
+    assert response.status_code == 302
+    invoice.refresh_from_db()
+    assert invoice.status == "cancelled"
+    assert Invoice.objects.get(corrects=invoice).number == "RE-00002"
+
+
+def test_a_manager_adds_a_contract_and_sees_the_ledger(cast: Cast) -> None:
+    http = cast.login(cast.alice)
+    data = {"starts_on": "2026-01-01", "hourly_rate": "60", "rounding_increment": "15",
+            "rounding_mode": "entry", "monthly_fee": "0", "package_hours": "10",
+            "package_fee": "500", "rollover_cap_hours": "5", "rollover_months": "2",
+            "overage_rate": "70", "payment_terms_days": "14", "vat_rate": "19.00",
+            "is_business": "on", "senior_rate": "90"}  # fmt: skip
+    response = http.post(url("add_contract", cast.acme.pk), data)
+    assert response.status_code == 302, response.content
+    created = Contract.objects.get()
+    assert created.rates.get().level == "senior"
+    assert "Prepaid hours" in http.get(url("client", cast.acme.pk)).text
+
+
+@pytest.mark.parametrize("who", ["bob", "eve", "carol"])
+def test_it_refuses_everyone_but_managers_with_403(cast: Cast, who: str) -> None:
+    invoice = draft(cast, issuer(cast))
+    http = cast.login(getattr(cast, who))
+    before = db_state(*BILLING)
+    assert http.get(url("invoices")).status_code == 403
+    assert http.get(url("invoice", invoice.pk)).status_code == 403
+    assert http.post(url("issue", invoice.pk)).status_code == 403
+    assert http.get(url("client", cast.acme.pk)).status_code == 403
+    assert db_state(*BILLING) == before
+
+
+def test_it_hides_another_agencys_invoices_with_404(cast: Cast) -> None:
+    invoice = draft(cast, issuer(cast))
+    http = cast.login(cast.mallory)
+    before = db_state(*BILLING)
+    for name in ("invoice", "issue", "delete", "pdf", "xml", "cancel", "send"):
+        assert http.post(url(name, invoice.pk)).status_code == 404
+    assert http.post(url("remove_line", invoice.lines.get().pk)).status_code == 404
+    assert http.post(url("add_contract", cast.acme.pk), {"hourly_rate": "1"}).status_code == 404
+    assert db_state(*BILLING) == before

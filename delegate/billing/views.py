@@ -1,0 +1,315 @@
+"""Billing pages for owners and dispatchers: invoices (runs, drafts, issuing, documents,
+sending, payments, cancellation) and a client's contracts and prepaid-hours ledger.
+
+Views parse input, fetch objects through ``delegate.access``, call one service, render."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from delegate.access import access_client, access_invoice, access_invoice_line
+from delegate.agencies.models import Member
+from delegate.billing import invoicing, ledger, services
+from delegate.billing.einvoice import cii_xml
+from delegate.billing.forms import (
+    CancelForm,
+    ContractForm,
+    DraftForm,
+    LineForm,
+    NewDraftForm,
+    PaymentForm,
+    RunForm,
+    add_service_errors,
+)
+from delegate.billing.models import Contract, Invoice
+from delegate.billing.pdf import invoice_pdf
+from delegate.clients.models import Client
+from delegate.tasks.views import _member, _post_only, staff_view
+
+DETAIL = "billing/invoice.html"
+
+
+# --- the invoice list and runs -----------------------------------------------------------
+
+
+def _list(request: HttpRequest, member: Member, *, status: int = 200, **extra: Any) -> HttpResponse:
+    invoices = (
+        Invoice.objects.filter(agency_id=member.agency_id)
+        .select_related("issuer", "client")
+        .order_by("-created_at")[:200]
+    )
+    context = {
+        "invoices": invoices,
+        "run_form": RunForm(member, auto_id="run_%s"),
+        "new_form": NewDraftForm(member, auto_id="new_%s"),
+        **extra,
+    }
+    return render(request, "billing/invoices.html", context, status=status)
+
+
+@staff_view(manager=True)
+def invoices(request: HttpRequest) -> HttpResponse:
+    return _list(request, _member(request))
+
+
+@staff_view(manager=True)
+def run(request: HttpRequest) -> HttpResponse:
+    member = _member(request)
+    if (refused := _post_only(request)) is not None:
+        return refused
+    form = RunForm(member, request.POST, auto_id="run_%s")
+    if form.is_valid():
+        drafts = invoicing.run_invoices(
+            member, issuer=form.cleaned_data["issuer"], month=form.cleaned_data["month"]
+        )
+        messages.success(request, _("%(count)s drafts created.") % {"count": len(drafts)})
+        return redirect("billing:invoices")
+    return _list(request, member, status=400, run_form=form)
+
+
+@staff_view(manager=True)
+def new(request: HttpRequest) -> HttpResponse:
+    member = _member(request)
+    if (refused := _post_only(request)) is not None:
+        return refused
+    form = NewDraftForm(member, request.POST, auto_id="new_%s")
+    if form.is_valid():
+        fields = {name: form.cleaned_data[name] for name in DraftForm.Meta.fields}
+        try:
+            invoice = invoicing.create_draft(member, issuer=form.cleaned_data["issuer"], **fields)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            return redirect("billing:invoice", invoice_id=invoice.pk)
+    return _list(request, member, status=400, new_form=form)
+
+
+# --- one invoice -------------------------------------------------------------------------
+
+
+def _detail(
+    request: HttpRequest, invoice: Invoice, *, status: int = 200, **extra: Any
+) -> HttpResponse:
+    context = {
+        "invoice": invoice,
+        "lines": list(invoice.lines.all()),
+        "payments": list(invoice.payments.all()),
+        "draft_form": DraftForm(instance=invoice, auto_id="draft_%s"),
+        "line_form": LineForm(auto_id="line_%s"),
+        "payment_form": PaymentForm(
+            auto_id="pay_%s",
+            initial={"amount": invoice.open_amount, "paid_on": timezone.localdate()},
+        ),
+        "cancel_form": CancelForm(auto_id="cancel_%s"),
+        "error": "",
+        **extra,
+    }
+    return render(request, DETAIL, context, status=status)
+
+
+def _done(request: HttpRequest, invoice: Invoice, text: str) -> HttpResponse:
+    messages.success(request, text)
+    return redirect("billing:invoice", invoice_id=invoice.pk)
+
+
+def _refused(request: HttpRequest, invoice: Invoice, exc: ValidationError) -> HttpResponse:
+    return _detail(request, invoice, status=400, error=" ".join(exc.messages))
+
+
+@staff_view(manager=True)
+def invoice(request: HttpRequest, invoice_id: str) -> HttpResponse:
+    return _detail(request, access_invoice(_member(request), invoice_id))
+
+
+@staff_view(manager=True)
+def edit(request: HttpRequest, invoice_id: str) -> HttpResponse:
+    member = _member(request)
+    current = access_invoice(member, invoice_id, write=True)
+    if (refused := _post_only(request)) is not None:
+        return refused
+    form = DraftForm(request.POST, instance=Invoice(), auto_id="draft_%s")
+    if form.is_valid():
+        fields = {name: form.cleaned_data[name] for name in DraftForm.Meta.fields}
+        try:
+            invoicing.update_draft(member, current, **fields)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            return _done(request, current, _("Draft saved."))
+    return _detail(request, current, status=400, draft_form=form)
+
+
+@staff_view(manager=True)
+def add_line(request: HttpRequest, invoice_id: str) -> HttpResponse:
+    member = _member(request)
+    current = access_invoice(member, invoice_id, write=True)
+    if (refused := _post_only(request)) is not None:
+        return refused
+    form = LineForm(request.POST, auto_id="line_%s")
+    if form.is_valid():
+        try:
+            invoicing.add_line(member, current, **form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            return _done(request, current, _("Line added."))
+    return _detail(request, current, status=400, line_form=form)
+
+
+@staff_view(manager=True)
+def remove_line(request: HttpRequest, line_id: str) -> HttpResponse:
+    member = _member(request)
+    line = access_invoice_line(member, line_id)
+    if (refused := _post_only(request)) is not None:
+        return refused
+    try:
+        invoicing.remove_line(member, line)
+    except ValidationError as exc:
+        return _refused(request, line.invoice, exc)
+    return _done(request, line.invoice, _("Line removed."))
+
+
+@staff_view(manager=True)
+def delete(request: HttpRequest, invoice_id: str) -> HttpResponse:
+    member = _member(request)
+    current = access_invoice(member, invoice_id, write=True)
+    if (refused := _post_only(request)) is not None:
+        return refused
+    try:
+        invoicing.delete_draft(member, current)
+    except ValidationError as exc:
+        return _refused(request, current, exc)
+    messages.success(request, _("Draft deleted."))
+    return redirect("billing:invoices")
+
+
+@staff_view(manager=True)
+def issue(request: HttpRequest, invoice_id: str) -> HttpResponse:
+    member = _member(request)
+    current = access_invoice(member, invoice_id, write=True)
+    if (refused := _post_only(request)) is not None:
+        return refused
+    try:
+        issued = invoicing.issue_invoice(member, current)
+    except ValidationError as exc:
+        return _refused(request, current, exc)
+    return _done(request, issued, _("Invoice %(number)s issued.") % {"number": issued.number})
+
+
+@staff_view(manager=True)
+def send(request: HttpRequest, invoice_id: str) -> HttpResponse:
+    member = _member(request)
+    current = access_invoice(member, invoice_id, write=True)
+    if (refused := _post_only(request)) is not None:
+        return refused
+    try:
+        invoicing.send_invoice(member, current)
+    except ValidationError as exc:
+        return _refused(request, current, exc)
+    return _done(request, current, _("The invoice is being sent."))
+
+
+@staff_view(manager=True)
+def payment(request: HttpRequest, invoice_id: str) -> HttpResponse:
+    member = _member(request)
+    current = access_invoice(member, invoice_id, write=True)
+    if (refused := _post_only(request)) is not None:
+        return refused
+    form = PaymentForm(request.POST, auto_id="pay_%s")
+    if form.is_valid():
+        try:
+            invoicing.record_payment(member, current, **form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            return _done(request, current, _("Payment recorded."))
+    return _detail(request, current, status=400, payment_form=form)
+
+
+@staff_view(manager=True)
+def cancel(request: HttpRequest, invoice_id: str) -> HttpResponse:
+    member = _member(request)
+    current = access_invoice(member, invoice_id, write=True)
+    if (refused := _post_only(request)) is not None:
+        return refused
+    form = CancelForm(request.POST, auto_id="cancel_%s")
+    if form.is_valid():
+        try:
+            correction = invoicing.cancel_invoice(
+                member, current, reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as exc:
+            return _refused(request, current, exc)
+        return _done(request, correction, _("Cancellation invoice issued."))
+    return _detail(request, current, status=400, cancel_form=form)
+
+
+def _document(invoice: Invoice, content: bytes, extension: str, content_type: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{invoice.number}.{extension}"'
+    return response
+
+
+@staff_view(manager=True)
+def pdf(request: HttpRequest, invoice_id: str) -> HttpResponse:
+    current = access_invoice(_member(request), invoice_id)
+    if current.is_draft:
+        return _detail(request, current, status=400, error=_("Issue the invoice first."))
+    return _document(current, invoice_pdf(current), "pdf", "application/pdf")
+
+
+@staff_view(manager=True)
+def xml(request: HttpRequest, invoice_id: str) -> HttpResponse:
+    current = access_invoice(_member(request), invoice_id)
+    if current.is_draft:
+        return _detail(request, current, status=400, error=_("Issue the invoice first."))
+    return _document(current, cii_xml(current), "xml", "application/xml")
+
+
+# --- a client's contracts and ledger -----------------------------------------------------
+
+
+def _client_page(
+    request: HttpRequest, client: Client, *, status: int = 200, **extra: Any
+) -> HttpResponse:
+    today = timezone.localdate()
+    context = {
+        "client": client,
+        "contracts": Contract.objects.filter(client=client).prefetch_related("rates"),
+        "months": list(reversed(ledger.client_ledger(client, until=today)))[:12],
+        "form": ContractForm(auto_id="contract_%s", initial={"starts_on": today.replace(day=1)}),
+        **extra,
+    }
+    return render(request, "billing/client.html", context, status=status)
+
+
+@staff_view(manager=True)
+def client(request: HttpRequest, client_id: str) -> HttpResponse:
+    return _client_page(request, access_client(_member(request), client_id))
+
+
+@staff_view(manager=True)
+def add_contract(request: HttpRequest, client_id: str) -> HttpResponse:
+    member = _member(request)
+    target = access_client(member, client_id, write=True)
+    if (refused := _post_only(request)) is not None:
+        return refused
+    form = ContractForm(request.POST, auto_id="contract_%s")
+    if form.is_valid():
+        try:
+            services.create_contract(
+                member, target, level_rates=form.level_rates(), **form.contract_fields()
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Contract saved."))
+            return redirect("billing:client", client_id=target.pk)
+    return _client_page(request, target, status=400, form=form)

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class TimetrackingConfig(AppConfig):
+    name = "delegate.timetracking"
+    label = "timetracking"

@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.UTC)  # a Tuesday, 11:00 in Berlin
@@ -81,7 +82,7 @@ def prepare(args: argparse.Namespace, scratch: Path) -> None:
     call_command("migrate", verbosity=0)
 
 
-def seed(args: argparse.Namespace) -> tuple[object, list[object]]:
+def seed(args: argparse.Namespace) -> tuple[Any, list[Any]]:
     from delegate.accounts.models import User
     from delegate.agencies import services as agencies
     from delegate.agencies.models import (
@@ -129,11 +130,13 @@ def seed(args: argparse.Namespace) -> tuple[object, list[object]]:
         for s in rng.sample(skills, 5)
     )
     WorkingHours.objects.bulk_create(
-        WorkingHours(agency=agency, profile=p, weekday=d, starts_at=dt.time(h), ends_at=dt.time(h + 8))
+        WorkingHours(
+            agency=agency, profile=p, weekday=d, starts_at=dt.time(h), ends_at=dt.time(h + 8)
+        )
         for p in profiles
         for h in [rng.choice((7, 8, 9, 10))]
         for d in range(5)
-    )  # fmt: skip
+    )
     Absence.objects.bulk_create(
         Absence(
             agency=agency,
@@ -190,8 +193,7 @@ def seed(args: argparse.Namespace) -> tuple[object, list[object]]:
         for n in range(args.routes)
     )
     Task.required_skills.through.objects.bulk_create(
-        Task.required_skills.through(task_id=t.pk, skill_id=rng.choice(skills).pk)
-        for t in waiting
+        Task.required_skills.through(task_id=t.pk, skill_id=rng.choice(skills).pk) for t in waiting
     )
     return agency.pk, list(waiting)
 
@@ -214,7 +216,8 @@ def main() -> None:
             roster, _members = services.load_roster(agency_id, now=NOW)
             loads.append(time.perf_counter() - t0)
         print(f"load_roster: {[round(x, 3) for x in loads]} s ({len(roster)} assistants)")
-        routes, steps = [], {}
+        routes: list[float] = []
+        steps: dict[str, int] = {}
         for task in waiting:
             t0 = time.perf_counter()
             decision = services.route_task(None, task, now=NOW)

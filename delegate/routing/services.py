@@ -17,7 +17,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
-from django.db.models import Prefetch, Q
+from django.db.models import Case, Count, Prefetch, Q, Sum, Value, When
+from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -49,10 +50,17 @@ def minutes_of(task: Task | None = None, estimate: int | None = None) -> int:
 
 
 def load_roster(
-    agency_id: Any, *, now: dt.datetime, exclude_tasks: Iterable[Any] = ()
+    agency_id: Any,
+    *,
+    now: dt.datetime,
+    exclude_tasks: Iterable[Any] = (),
+    deadline: dt.datetime | None = None,
 ) -> tuple[core.Roster, dict[str, Member]]:
     """The agency's active assistants (members with a profile) and their open work.
-    ``exclude_tasks`` leaves tasks out of the load (a rebalance moves them)."""
+    ``exclude_tasks`` leaves tasks out of the load (a rebalance moves them). With a
+    ``deadline`` the open work is summed in the database per assistant, split into what
+    is due by then and the rest: exact for deciding one task with that deadline, and one
+    row per assistant instead of one per open task."""
     today = now.date()
     horizon_end = today + dt.timedelta(days=core.HORIZON_DAYS + 1)
     profiles = list(
@@ -96,19 +104,47 @@ def load_roster(
                 max_open_tasks=profile.max_open_tasks,
             )
         )
-    open_rows = (
-        Task.objects.filter(
-            agency_id=agency_id, status__in=Task.OPEN_STATUSES, assignee__isnull=False
-        )
-        .exclude(pk__in=list(exclude_tasks))
-        .values_list("assignee_id", "due_at", "estimate_minutes")
-    )
-    open_tasks = [
-        core.OpenTask(str(assignee), due.timestamp() if due else None, minutes_of(estimate=est))
-        for assignee, due, est in open_rows
-    ]
+    open_work = Task.objects.filter(
+        agency_id=agency_id, status__in=Task.OPEN_STATUSES, assignee__isnull=False
+    ).exclude(pk__in=list(exclude_tasks))
+    if deadline is not None:
+        open_tasks = _summed_work(open_work, now=now, deadline=deadline)
+    else:
+        open_tasks = [
+            core.OpenTask(str(assignee), due.timestamp() if due else None, minutes_of(estimate=est))
+            for assignee, due, est in open_work.values_list(
+                "assignee_id", "due_at", "estimate_minutes"
+            )
+        ]
     rules = core.Rules(category_teams=category_teams(agency_id))
     return core.Roster(str(agency_id), assistants, open_tasks, now=now, rules=rules), members
+
+
+def _summed_work(open_work: Any, *, now: dt.datetime, deadline: dt.datetime) -> list[core.OpenTask]:
+    """Per assistant: the work due by ``deadline`` (placed at ``now``, so it counts before
+    any deadline) and the rest (no deadline)."""
+    minutes = Coalesce("estimate_minutes", Value(core.DEFAULT_MINUTES))
+    due_by = Q(due_at__lte=deadline)
+    rows = (
+        open_work.order_by()
+        .values("assignee_id")
+        .annotate(
+            count=Count("id"),
+            total=Sum(minutes),
+            count_due=Count("id", filter=due_by),
+            minutes_due=Sum(Case(When(due_by, then=minutes), default=Value(0))),
+        )
+    )
+    work = []
+    for row in rows:
+        assignee, due = str(row["assignee_id"]), row["minutes_due"] or 0
+        work.append(core.OpenTask(assignee, now.timestamp(), due, row["count_due"]))
+        work.append(
+            core.OpenTask(
+                assignee, None, (row["total"] or 0) - due, row["count"] - row["count_due"]
+            )
+        )
+    return work
 
 
 def category_teams(agency_id: Any) -> dict[str, frozenset[str]]:
@@ -171,7 +207,8 @@ def route_task(
         )
         if locked.assignee_id is not None or locked.status not in ROUTABLE:
             return None
-        roster, members = load_roster(locked.agency_id, now=now)
+        deadline = locked.due_at or now + dt.timedelta(days=core.NO_DEADLINE_DAYS)
+        roster, members = load_roster(locked.agency_id, now=now, deadline=deadline)
         decision = core.decide(roster, job_for(locked), now_ts=now.timestamp())
         _apply(actor, locked, decision, members, record_none=record_none)
     return decision

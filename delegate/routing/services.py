@@ -17,14 +17,20 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
-from django.db.models import Case, Count, Prefetch, Q, Sum, Value, When
+from django.db.models import Case, Count, Q, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from delegate.agencies.models import Absence, AssistantProfile, Member
+from delegate.agencies.models import (
+    Absence,
+    AssistantProfile,
+    AssistantSkill,
+    Member,
+    WorkingHours,
+)
 from delegate.clients.models import Client, ClientTeamMember
 from delegate.routing import batch, core, simulation
 from delegate.routing.models import CategoryRoute, RebalanceProposal, RoutingAlert
@@ -64,19 +70,29 @@ def load_roster(
     today = now.date()
     horizon_end = today + dt.timedelta(days=core.HORIZON_DAYS + 1)
     profiles = list(
-        AssistantProfile.objects.filter(agency_id=agency_id, member__is_active=True)
-        .select_related("member__user")
-        .prefetch_related(
-            "skills__skill",
-            "working_hours",
-            Prefetch(
-                "member__absences",
-                queryset=Absence.objects.filter(
-                    ends_on__gte=today - dt.timedelta(days=1), starts_on__lte=horizon_end
-                ),
-            ),
+        AssistantProfile.objects.filter(agency_id=agency_id, member__is_active=True).select_related(
+            "member__user"
         )
     )
+    # Plain rows rather than prefetched objects: a large team has thousands of them.
+    skills: dict[Any, dict[str, int]] = {}
+    for profile_id, slug, level in AssistantSkill.objects.filter(agency_id=agency_id).values_list(
+        "profile_id", "skill__slug", "level"
+    ):
+        skills.setdefault(profile_id, {})[slug] = level
+    hours: dict[Any, list[core.Block]] = {}
+    for profile_id, weekday, starts_at, ends_at in WorkingHours.objects.filter(
+        agency_id=agency_id
+    ).values_list("profile_id", "weekday", "starts_at", "ends_at"):
+        hours.setdefault(profile_id, []).append(core.Block(weekday, starts_at, ends_at))
+    away: dict[Any, list[core.Away]] = {}
+    for member_id, starts_on, ends_on, stand_in in Absence.objects.filter(
+        agency_id=agency_id,
+        ends_on__gte=today - dt.timedelta(days=1),
+        starts_on__lte=horizon_end,
+    ).values_list("member_id", "starts_on", "ends_on", "stand_in_id"):
+        stand_in_id = str(stand_in) if stand_in else None
+        away.setdefault(member_id, []).append(core.Away(starts_on, ends_on, stand_in_id))
     assistants = []
     members: dict[str, Member] = {}
     for profile in profiles:
@@ -91,15 +107,9 @@ def load_roster(
                 time_zone=profile.time_zone,
                 holiday_region=profile.holiday_region,
                 languages=frozenset(profile.languages or ()),
-                skills={s.skill.slug: s.level for s in profile.skills.all()},
-                hours=[
-                    core.Block(h.weekday, h.starts_at, h.ends_at)
-                    for h in profile.working_hours.all()
-                ],
-                absences=[
-                    core.Away(a.starts_on, a.ends_on, str(a.stand_in_id) if a.stand_in_id else None)
-                    for a in member.absences.all()
-                ],
+                skills=skills.get(profile.pk, {}),
+                hours=hours.get(profile.pk, []),
+                absences=sorted(away.get(member.pk, []), key=lambda a: a.starts_on),
                 capacity_minutes=float(profile.capacity_hours_per_week) * 60,
                 max_open_tasks=profile.max_open_tasks,
             )

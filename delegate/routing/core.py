@@ -72,11 +72,13 @@ class Assistant:
 
 @dataclass(frozen=True)
 class OpenTask:
-    """Work an assistant already has: it fills their time before later deadlines."""
+    """Work an assistant already has: it fills their time before later deadlines.
+    ``count`` tasks of ``minutes`` in all (aggregated rows from the database)."""
 
     assignee: str
     due_ts: float | None
-    minutes: int
+    minutes: float
+    count: int = 1
 
 
 @dataclass(frozen=True)
@@ -260,7 +262,7 @@ class Roster:
         self.set_now(now)
         # due_cum[i, s]: minutes of i's open work due in slot s or earlier (overdue work
         # counts in slot 0; work without a deadline only in open_minutes).
-        holders, dues, minutes = [], [], []
+        holders, dues, minutes, counts = [], [], [], []
         index = self.index
         for task in open_tasks:
             holder = index.get(task.assignee)
@@ -268,9 +270,12 @@ class Roster:
                 holders.append(holder)
                 dues.append(np.nan if task.due_ts is None else task.due_ts)
                 minutes.append(task.minutes)
+                counts.append(task.count)
         who = np.array(holders, dtype=np.int64)
         weight = np.array(minutes, dtype=np.float64)
-        self.open_count = np.bincount(who, minlength=n).astype(np.int64)
+        self.open_count = np.rint(
+            np.bincount(who, weights=np.array(counts, dtype=np.float64), minlength=n)
+        ).astype(np.int64)
         self.open_minutes = np.bincount(who, weights=weight, minlength=n)
         due = np.array(dues, dtype=np.float64)
         dated = ~np.isnan(due)

@@ -17,13 +17,20 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
-from django.db.models import Prefetch, Q
+from django.db.models import Case, Count, Q, Sum, Value, When
+from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from delegate.agencies.models import Absence, AssistantProfile, Member
+from delegate.agencies.models import (
+    Absence,
+    AssistantProfile,
+    AssistantSkill,
+    Member,
+    WorkingHours,
+)
 from delegate.clients.models import Client, ClientTeamMember
 from delegate.routing import batch, core, simulation
 from delegate.routing.models import CategoryRoute, RebalanceProposal, RoutingAlert
@@ -49,26 +56,43 @@ def minutes_of(task: Task | None = None, estimate: int | None = None) -> int:
 
 
 def load_roster(
-    agency_id: Any, *, now: dt.datetime, exclude_tasks: Iterable[Any] = ()
+    agency_id: Any,
+    *,
+    now: dt.datetime,
+    exclude_tasks: Iterable[Any] = (),
+    deadline: dt.datetime | None = None,
 ) -> tuple[core.Roster, dict[str, Member]]:
     """The agency's active assistants (members with a profile) and their open work.
-    ``exclude_tasks`` leaves tasks out of the load (a rebalance moves them)."""
+    ``exclude_tasks`` leaves tasks out of the load (a rebalance moves them). With a
+    ``deadline`` the open work is summed in the database per assistant, split into what
+    is due by then and the rest: exact for deciding one task with that deadline, and one
+    row per assistant instead of one per open task."""
     today = now.date()
     horizon_end = today + dt.timedelta(days=core.HORIZON_DAYS + 1)
     profiles = list(
-        AssistantProfile.objects.filter(agency_id=agency_id, member__is_active=True)
-        .select_related("member__user")
-        .prefetch_related(
-            "skills__skill",
-            "working_hours",
-            Prefetch(
-                "member__absences",
-                queryset=Absence.objects.filter(
-                    ends_on__gte=today - dt.timedelta(days=1), starts_on__lte=horizon_end
-                ),
-            ),
+        AssistantProfile.objects.filter(agency_id=agency_id, member__is_active=True).select_related(
+            "member__user"
         )
     )
+    # Plain rows rather than prefetched objects: a large team has thousands of them.
+    skills: dict[Any, dict[str, int]] = {}
+    for profile_id, slug, level in AssistantSkill.objects.filter(agency_id=agency_id).values_list(
+        "profile_id", "skill__slug", "level"
+    ):
+        skills.setdefault(profile_id, {})[slug] = level
+    hours: dict[Any, list[core.Block]] = {}
+    for profile_id, weekday, starts_at, ends_at in WorkingHours.objects.filter(
+        agency_id=agency_id
+    ).values_list("profile_id", "weekday", "starts_at", "ends_at"):
+        hours.setdefault(profile_id, []).append(core.Block(weekday, starts_at, ends_at))
+    away: dict[Any, list[core.Away]] = {}
+    for member_id, starts_on, ends_on, stand_in in Absence.objects.filter(
+        agency_id=agency_id,
+        ends_on__gte=today - dt.timedelta(days=1),
+        starts_on__lte=horizon_end,
+    ).values_list("member_id", "starts_on", "ends_on", "stand_in_id"):
+        stand_in_id = str(stand_in) if stand_in else None
+        away.setdefault(member_id, []).append(core.Away(starts_on, ends_on, stand_in_id))
     assistants = []
     members: dict[str, Member] = {}
     for profile in profiles:
@@ -83,32 +107,54 @@ def load_roster(
                 time_zone=profile.time_zone,
                 holiday_region=profile.holiday_region,
                 languages=frozenset(profile.languages or ()),
-                skills={s.skill.slug: s.level for s in profile.skills.all()},
-                hours=[
-                    core.Block(h.weekday, h.starts_at, h.ends_at)
-                    for h in profile.working_hours.all()
-                ],
-                absences=[
-                    core.Away(a.starts_on, a.ends_on, str(a.stand_in_id) if a.stand_in_id else None)
-                    for a in member.absences.all()
-                ],
+                skills=skills.get(profile.pk, {}),
+                hours=hours.get(profile.pk, []),
+                absences=sorted(away.get(member.pk, []), key=lambda a: a.starts_on),
                 capacity_minutes=float(profile.capacity_hours_per_week) * 60,
                 max_open_tasks=profile.max_open_tasks,
             )
         )
-    open_rows = (
-        Task.objects.filter(
-            agency_id=agency_id, status__in=Task.OPEN_STATUSES, assignee__isnull=False
-        )
-        .exclude(pk__in=list(exclude_tasks))
-        .values_list("assignee_id", "due_at", "estimate_minutes")
-    )
-    open_tasks = [
-        core.OpenTask(str(assignee), due.timestamp() if due else None, minutes_of(estimate=est))
-        for assignee, due, est in open_rows
-    ]
+    open_work = Task.objects.filter(
+        agency_id=agency_id, status__in=Task.OPEN_STATUSES, assignee__isnull=False
+    ).exclude(pk__in=list(exclude_tasks))
+    if deadline is not None:
+        open_tasks = _summed_work(open_work, now=now, deadline=deadline)
+    else:
+        open_tasks = [
+            core.OpenTask(str(assignee), due.timestamp() if due else None, minutes_of(estimate=est))
+            for assignee, due, est in open_work.values_list(
+                "assignee_id", "due_at", "estimate_minutes"
+            )
+        ]
     rules = core.Rules(category_teams=category_teams(agency_id))
     return core.Roster(str(agency_id), assistants, open_tasks, now=now, rules=rules), members
+
+
+def _summed_work(open_work: Any, *, now: dt.datetime, deadline: dt.datetime) -> list[core.OpenTask]:
+    """Per assistant: the work due by ``deadline`` (placed at ``now``, so it counts before
+    any deadline) and the rest (no deadline)."""
+    minutes = Coalesce("estimate_minutes", Value(core.DEFAULT_MINUTES))
+    due_by = Q(due_at__lte=deadline)
+    rows = (
+        open_work.order_by()
+        .values("assignee_id")
+        .annotate(
+            count=Count("id"),
+            total=Sum(minutes),
+            count_due=Count("id", filter=due_by),
+            minutes_due=Sum(Case(When(due_by, then=minutes), default=Value(0))),
+        )
+    )
+    work = []
+    for row in rows:
+        assignee, due = str(row["assignee_id"]), row["minutes_due"] or 0
+        work.append(core.OpenTask(assignee, now.timestamp(), due, row["count_due"]))
+        work.append(
+            core.OpenTask(
+                assignee, None, (row["total"] or 0) - due, row["count"] - row["count_due"]
+            )
+        )
+    return work
 
 
 def category_teams(agency_id: Any) -> dict[str, frozenset[str]]:
@@ -171,7 +217,8 @@ def route_task(
         )
         if locked.assignee_id is not None or locked.status not in ROUTABLE:
             return None
-        roster, members = load_roster(locked.agency_id, now=now)
+        deadline = locked.due_at or now + dt.timedelta(days=core.NO_DEADLINE_DAYS)
+        roster, members = load_roster(locked.agency_id, now=now, deadline=deadline)
         decision = core.decide(roster, job_for(locked), now_ts=now.timestamp())
         _apply(actor, locked, decision, members, record_none=record_none)
     return decision

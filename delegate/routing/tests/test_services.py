@@ -4,6 +4,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied
@@ -285,3 +286,28 @@ def test_the_periodic_job_is_registered_and_runs(team: Team) -> None:
     assert job.every_seconds == 600
     result = keep_routing_right.call()
     assert set(result) == {"moved", "kept", "routed", "alerts"}
+
+
+def test_summed_open_work_gives_the_same_decision_inputs(team: Team) -> None:
+    cast = team.cast
+    for hours, minutes in ((1, 45), (3, None), (30, 90), (-2, 20)):
+        extra = triaged_task(team, hours=hours, minutes=minutes or 0)
+        task_services.update_task(cast.dora, extra, estimate_minutes=minutes)
+        task_services.assign_task(cast.dora, extra, assistant=cast.bob)
+    task = triaged_task(team, hours=5)
+    job = services.job_for(task)
+    assert task.due_at is not None
+    per_task, _ = services.load_roster(cast.agency_a.pk, now=NOW)
+    summed, _ = services.load_roster(cast.agency_a.pk, now=NOW, deadline=task.due_at)
+    start, stop = per_task.window(job, NOW.timestamp())
+    everyone = np.arange(len(per_task))
+    assert list(summed.ids) == list(per_task.ids)
+    assert list(summed.open_count) == list(per_task.open_count)
+    assert list(summed.open_minutes) == list(per_task.open_minutes)
+    assert list(summed.slack(everyone, job, start, stop)) == list(
+        per_task.slack(everyone, job, start, stop)
+    )
+    i = per_task.index[str(cast.bob.pk)]
+    # Due before this task: 45, 30 (no estimate) and 20 (overdue); not the 90 due later,
+    # nor the cast's task (due in two days).
+    assert per_task.due_cum[i, stop] == summed.due_cum[i, stop] == 45 + 30 + 20

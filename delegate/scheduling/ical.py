@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,6 +14,7 @@ from django.conf import settings
 from delegate.scheduling.models import Event
 
 PRODID = "-//Delegate//Scheduling//EN"
+logger = logging.getLogger(__name__)
 
 
 def new_calendar(method: str = "") -> icalendar.Calendar:
@@ -115,11 +117,16 @@ def _tzid(value: dt.datetime | dt.date) -> str:
 
 
 def parse_events(data: bytes | str, zone: ZoneInfo) -> list[ParsedEvent]:
-    """The VEVENTs of an iCalendar text (one or several calendars), as field values."""
+    """The VEVENTs of an iCalendar text (one or several calendars), as field values.
+    A VEVENT that cannot be read (no start, a broken value) is left out and logged, so
+    one bad event does not stop a feed."""
     parsed: list[ParsedEvent] = []
     for cal in icalendar.Calendar.from_ical(data, multiple=True):
         for vevent in cal.walk("VEVENT"):
-            parsed.append(parse_vevent(vevent, zone))  # type: ignore[arg-type]
+            try:
+                parsed.append(parse_vevent(vevent, zone))  # type: ignore[arg-type]
+            except (icalendar.InvalidCalendar, ValueError, TypeError, KeyError) as exc:
+                logger.warning("skipping unreadable VEVENT %s: %s", vevent.get("uid"), exc)
     return parsed
 
 

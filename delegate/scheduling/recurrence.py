@@ -117,28 +117,60 @@ def expand(events: Sequence[EventSpec], *, zone: ZoneInfo, start: int, end: int)
     for uid, group in by_uid.items():
         if uid in singles and not singles[uid].is_all_day:
             continue
-        overridden = {_key(e.recurrence_id, zone) for e in group if e.recurrence_id is not None}
-        for event in group:
-            skip = overridden if event.recurrence_id is None else set()
-            skip = skip | {_key(x, zone) for x in event.exdates}
-            if event.is_cancelled or not event.is_busy:
-                continue
-            length = to_epoch(event.end, zone) - to_epoch(event.start, zone)
-            if event.is_all_day:
-                length = 0  # all-day ends are computed per occurrence (days, not seconds)
-            lookback = max(length, 2 * 86400)
-            for occurrence in _occurrence_starts(event, zone, start - lookback, end):
-                key = _key(occurrence, zone)
-                if key in skip:
-                    continue
-                if event.is_all_day:
-                    days = (event.end - event.start).days  # type: ignore[operator]
-                    stop = to_epoch(occurrence + dt.timedelta(days=max(days, 1)), zone)
-                else:
-                    stop = key + length
-                if stop > start and key < end and stop > key:
-                    intervals.append((key, stop))
+        for occurrence in _group_occurrences(group, zone, start, end):
+            if occurrence.event.is_busy and not occurrence.event.is_cancelled:
+                intervals.append((occurrence.start, occurrence.end))
     return merge(intervals)
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    event: EventSpec
+    start: int
+    end: int
+
+
+def occurrences(
+    events: Sequence[EventSpec], *, zone: ZoneInfo, start: int, end: int
+) -> list[Occurrence]:
+    """Every occurrence overlapping ``[start, end)`` (busy or not, not cancelled), by
+    start: what a calendar view lists."""
+    by_uid: dict[str, list[EventSpec]] = defaultdict(list)
+    for event in events:
+        by_uid[event.uid].append(event)
+    found = [
+        occurrence
+        for group in by_uid.values()
+        for occurrence in _group_occurrences(group, zone, start, end)
+        if not occurrence.event.is_cancelled
+    ]
+    return sorted(found, key=lambda o: (o.start, o.event.uid))
+
+
+def _group_occurrences(
+    group: Sequence[EventSpec], zone: ZoneInfo, start: int, end: int
+) -> Iterable[Occurrence]:
+    """The occurrences of one UID's master and overrides: an override replaces the
+    occurrence it names, EXDATEs remove theirs."""
+    overridden = {_key(e.recurrence_id, zone) for e in group if e.recurrence_id is not None}
+    for event in group:
+        skip = overridden if event.recurrence_id is None else set()
+        skip = skip | {_key(x, zone) for x in event.exdates}
+        length = to_epoch(event.end, zone) - to_epoch(event.start, zone)
+        if event.is_all_day:
+            length = 0  # all-day ends are computed per occurrence (days, not seconds)
+        lookback = max(length, 2 * 86400)
+        for occurrence in _occurrence_starts(event, zone, start - lookback, end):
+            key = _key(occurrence, zone)
+            if key in skip:
+                continue
+            if event.is_all_day:
+                days = (event.end - event.start).days  # type: ignore[operator]
+                stop = to_epoch(occurrence + dt.timedelta(days=max(days, 1)), zone)
+            else:
+                stop = key + length
+            if stop > start and key < end and stop > key:
+                yield Occurrence(event, key, stop)
 
 
 def merge(intervals: Iterable[Interval]) -> list[Interval]:

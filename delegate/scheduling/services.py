@@ -203,6 +203,27 @@ def delete_event(member: Member, event: Event) -> None:
             transaction.on_commit(lambda: delete_remote_object.enqueue(calendar_id, href))
 
 
+def skip_occurrence(member: Member, event: Event, *, occurrence: dt.datetime) -> Event:
+    """Leave out one occurrence of a recurring event (an EXDATE; calendar apps get the
+    new version with SEQUENCE + 1)."""
+    member.require_same_agency(event)
+    if not event.rrule or event.recurrence_id:
+        raise ValidationError(_("Only a repeating event has occurrences to skip."))
+    zone = event.calendar.zone
+    if event.is_all_day:
+        value = occurrence.astimezone(zone).date().isoformat()
+    else:
+        value = occurrence.astimezone(ZoneInfo(event.tzid) if event.tzid else zone).isoformat()
+    with transaction.atomic():
+        event = Event.objects.select_for_update().get(pk=event.pk)
+        if value not in event.exdates:
+            event.exdates = [*event.exdates, value]
+            event.sequence += 1
+            event.save(update_fields=["exdates", "sequence", "updated_at"])
+            push_on_commit(event.calendar, event)
+    return event
+
+
 def busy_intervals(calendars: Iterable[Calendar], *, start: int, end: int) -> list[Interval]:
     """Busy time of ``calendars`` in ``[start, end)`` (Unix seconds), merged."""
     lo = dt.datetime.fromtimestamp(start, tz=dt.UTC)

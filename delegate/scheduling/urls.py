@@ -10,6 +10,7 @@ urlpatterns = [
     path("calendars/<uuid:calendar_id>/", views.calendar_detail, name="calendar"),
     path("calendars/<uuid:calendar_id>/sync/", views.calendar_sync, name="calendar_sync"),
     path("events/<uuid:event_id>/delete/", views.event_delete, name="event_delete"),
+    path("events/<uuid:event_id>/skip/", views.occurrence_skip, name="occurrence_skip"),
     path(
         "clients/<uuid:client_id>/booking-pages/new/",
         views.event_type_create,

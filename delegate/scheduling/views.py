@@ -31,7 +31,7 @@ from delegate.core.http import member_required
 from delegate.scheduling import services, sync
 from delegate.scheduling.forms import CalendarForm, EventForm, EventTypeForm, hours_text
 from delegate.scheduling.models import Calendar, EventType
-from delegate.scheduling.recurrence import expand
+from delegate.scheduling.recurrence import occurrences
 
 UPCOMING_DAYS = 14
 
@@ -126,19 +126,27 @@ def calendar_detail(request: HttpRequest, calendar_id: Any) -> HttpResponse:
     now = timezone.now()
     end = now + dt.timedelta(days=UPCOMING_DAYS)
     events = list(calendar.events.filter(range_start__lt=end).exclude(range_end__lt=now))
-    busy = expand(
-        [e.spec(zone) for e in events],
-        zone=zone,
-        start=int(now.timestamp()),
-        end=int(end.timestamp()),
-    )
+    masters = {e.uid: e for e in events if not e.recurrence_id}
+    titles = {(e.uid, bool(e.recurrence_id)): e.summary for e in events}
+    upcoming = [
+        {
+            "start": dt.datetime.fromtimestamp(o.start, tz=zone),
+            "end": dt.datetime.fromtimestamp(o.end, tz=zone),
+            "summary": titles.get((o.event.uid, o.event.recurrence_id is not None), ""),
+            "master": masters.get(o.event.uid) if o.event.rrule else None,
+            "is_busy": o.event.is_busy,
+        }
+        for o in occurrences(
+            [e.spec(zone) for e in events],
+            zone=zone,
+            start=int(now.timestamp()),
+            end=int(end.timestamp()),
+        )
+    ]
     context = {
         "calendar": calendar,
         "events": events,
-        "busy": [
-            (dt.datetime.fromtimestamp(a, tz=zone), dt.datetime.fromtimestamp(b, tz=zone))
-            for a, b in busy
-        ],
+        "upcoming": upcoming,
         "form": form,
         "feed_url": request.build_absolute_uri(reverse("booking:feed", args=[calendar.feed_token])),
     }
@@ -167,6 +175,21 @@ def calendar_sync(request: HttpRequest, calendar_id: Any) -> HttpResponse:
                 % {"n": result.created, "u": result.updated, "d": result.deleted},
             )
     return redirect("scheduling:calendar", calendar.pk)
+
+
+@member_required()
+@require_POST
+def occurrence_skip(request: HttpRequest, event_id: Any) -> HttpResponse:
+    member = _acting(request)
+    event = access_event(member, event_id, write=True)
+    try:
+        occurrence = dt.datetime.fromisoformat(request.POST.get("occurrence", ""))
+        if occurrence.tzinfo is None:
+            raise ValueError("no offset")
+        services.skip_occurrence(member, event, occurrence=occurrence)
+    except (ValueError, ValidationError):
+        messages.error(request, _("This occurrence could not be skipped."))
+    return redirect("scheduling:calendar", event.calendar_id)
 
 
 @member_required()

@@ -271,3 +271,13 @@ def test_changes_made_in_delegate_go_to_the_caldav_server(
     assert sync.delete_remote_object(str(mirrored.pk), event.href)
     assert sync.sync_caldav(mirrored).created == 0
     assert not Event.objects.filter(calendar=mirrored).exists()
+
+
+def test_an_unreadable_event_does_not_stop_the_feed(cast: Cast) -> None:
+    calendar = services.create_calendar(cast.bob, client=cast.acme, name="Feed", source="ics")
+    first = next_monday_10()
+    broken = "BEGIN:VEVENT\r\nUID:broken\r\nSUMMARY:no start\r\nEND:VEVENT\r\n"
+    data = daily_series(first).replace("END:VCALENDAR", broken + "END:VCALENDAR")
+    result = sync.import_feed(calendar, data.encode())
+    assert result.created == 2
+    assert busy_hours(calendar, first) == [(0, 10), (2, 15), (3, 10), (4, 10)]

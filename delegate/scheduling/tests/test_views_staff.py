@@ -173,3 +173,43 @@ def test_an_assistant_offers_free_times_to_the_client(cast: Cast, calendar: Cale
     before = db_state(Event)
     assert http.post(url, {"action": "propose"}).status_code == 400  # nothing chosen
     assert db_state(Event) == before
+
+
+def test_an_assistant_skips_one_occurrence_of_a_repeating_event(
+    cast: Cast, calendar: Calendar
+) -> None:
+    from zoneinfo import ZoneInfo
+
+    from django.utils import timezone
+
+    zone = ZoneInfo("Europe/Berlin")
+    start = (timezone.now() + dt.timedelta(days=1)).astimezone(zone)
+    start = start.replace(hour=8, minute=0, second=0, microsecond=0)
+    event = services.save_event(
+        cast.bob,
+        calendar,
+        summary="Standup",
+        starts_at=start,
+        ends_at=start + dt.timedelta(minutes=15),
+        rrule="FREQ=DAILY;COUNT=3",
+    )
+    http = cast.login(cast.bob)
+    page = http.get(reverse("scheduling:calendar", args=[calendar.pk])).content.decode()
+    assert page.count("Standup") >= 3 and "skip this one" in page
+    second = start + dt.timedelta(days=1)
+    skip = reverse("scheduling:occurrence_skip", args=[event.pk])
+    before = db_state(Event)
+    assert cast.login(cast.eve).post(skip, {"occurrence": second.isoformat()}).status_code == 404
+    assert db_state(Event) == before
+    assert http.post(skip, {"occurrence": second.isoformat()}).status_code == 302
+    event.refresh_from_db()
+    assert event.sequence == 1 and len(event.exdates) == 1
+    busy = services.busy_intervals(
+        [calendar],
+        start=int(start.timestamp()),
+        end=int((start + dt.timedelta(days=3)).timestamp()),
+    )
+    assert [dt.datetime.fromtimestamp(a, tz=zone).date() for a, _b in busy] == [
+        start.date(),
+        (start + dt.timedelta(days=2)).date(),
+    ]

@@ -85,3 +85,17 @@ def test_too_big_mail_gets_a_clear_notice(
     assert code == 552
     assert b"download link" in notice and b"Download-Link" in notice
     assert not InboundMessage.objects.exists()
+
+
+def test_a_30_mb_mail_is_refused_at_the_default_limit(smtp_server: tuple[str, int]) -> None:
+    make_cast()
+    line = b"QUFBQUFB" * 9 + b"QUFB\r\n"  # a base64 line of 76 characters
+    huge = mail().replace(b"\r\n\r\n", b"\r\n\r\n" + line * (30 * 1024 * 1024 // 78), 1)
+    with smtplib.SMTP(*smtp_server, timeout=30) as smtp:
+        smtp.ehlo()
+        smtp.mail("carol@acme.test")  # no SIZE announced: the server reads and discards
+        smtp.rcpt("alpha@localhost")
+        code, notice = smtp.data(huge)
+    assert code == 552
+    assert b"up to 25 MB" in notice
+    assert not InboundMessage.objects.exists()

@@ -30,7 +30,7 @@ from delegate.clients import services as client_services
 from delegate.clients.models import Client, Contact, ContactIdentity
 from delegate.core.models import new_code
 from delegate.intake.models import InboundMessage, OutboundDelivery, TelegramLinkCode
-from delegate.intake.parsed import ParsedInbound
+from delegate.intake.parsed import InboundFile, ParsedInbound
 from delegate.tasks import services as task_services
 from delegate.tasks.models import Task
 
@@ -60,7 +60,7 @@ def receive(
     whether it is new: a second delivery (same ``dedupe_key``, which defaults to the
     SHA-256 of the bytes) returns the first one and enqueues nothing."""
     digest = hashlib.sha256(raw).hexdigest()
-    key = dedupe_key or digest
+    key = (dedupe_key or digest).replace("\x00", "")
     inbound = InboundMessage(
         agency=agency,
         channel=channel,
@@ -68,8 +68,8 @@ def receive(
         size=len(raw),
         content_sha256=digest,
         dedupe_key=key[:200],
-        recipient=recipient[:320],
-        envelope_sender=envelope_sender[:320],
+        recipient=recipient.replace("\x00", "")[:320],
+        envelope_sender=envelope_sender.replace("\x00", "")[:320],
         client_hint=client_hint,
     )
     try:
@@ -96,9 +96,21 @@ def _enqueue(inbound_id: Any) -> None:
 
 
 def parse(inbound: InboundMessage) -> ParsedInbound:
-    """The channel's parser applied to the raw bytes."""
-    parser = PARSERS[inbound.channel]
-    return parser(inbound)
+    """The channel's parser applied to the raw bytes, with NUL characters removed from
+    every text (PostgreSQL text cannot hold them; hostile mail does)."""
+    parsed = PARSERS[inbound.channel](inbound)
+    return without_nul(parsed)
+
+
+def without_nul(parsed: ParsedInbound) -> ParsedInbound:
+    for name, value in vars(parsed).items():
+        if isinstance(value, str) and "\x00" in value:
+            setattr(parsed, name, value.replace("\x00", ""))
+    parsed.references = [ref.replace("\x00", "") for ref in parsed.references]
+    parsed.files = [
+        InboundFile(name=f.name.replace("\x00", "") or "file", data=f.data) for f in parsed.files
+    ]
+    return parsed
 
 
 def _parse_email(inbound: InboundMessage) -> ParsedInbound:

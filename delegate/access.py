@@ -228,8 +228,11 @@ def access_inbound(member: Member, inbound_id: Any, *, write: bool = False) -> I
     """Inbound messages are for owners and dispatchers: 404 outside the agency, 403 for
     other roles of it (checked after the lookup, so the id is never confirmed to them)."""
     try:
-        inbound = InboundMessage.objects.select_related("task", "contact__client").get(
-            pk=_uuid(inbound_id), agency_id=member.agency_id
+        # The raw bytes (up to the size limit) load only where they are used.
+        inbound = (
+            InboundMessage.objects.select_related("task", "contact__client")
+            .defer("raw")
+            .get(pk=_uuid(inbound_id), agency_id=member.agency_id)
         )
     except InboundMessage.DoesNotExist:
         raise Http404("No such inbound message") from None

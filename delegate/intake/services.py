@@ -30,7 +30,7 @@ from delegate.clients import services as client_services
 from delegate.clients.models import Client, Contact, ContactIdentity
 from delegate.core.models import new_code
 from delegate.intake.models import InboundMessage, OutboundDelivery, TelegramLinkCode
-from delegate.intake.parsed import ParsedInbound
+from delegate.intake.parsed import InboundFile, ParsedInbound
 from delegate.tasks import services as task_services
 from delegate.tasks.models import Task
 
@@ -60,7 +60,7 @@ def receive(
     whether it is new: a second delivery (same ``dedupe_key``, which defaults to the
     SHA-256 of the bytes) returns the first one and enqueues nothing."""
     digest = hashlib.sha256(raw).hexdigest()
-    key = dedupe_key or digest
+    key = (dedupe_key or digest).replace("\x00", "")
     inbound = InboundMessage(
         agency=agency,
         channel=channel,
@@ -68,8 +68,8 @@ def receive(
         size=len(raw),
         content_sha256=digest,
         dedupe_key=key[:200],
-        recipient=recipient[:320],
-        envelope_sender=envelope_sender[:320],
+        recipient=recipient.replace("\x00", "")[:320],
+        envelope_sender=envelope_sender.replace("\x00", "")[:320],
         client_hint=client_hint,
     )
     try:
@@ -96,9 +96,21 @@ def _enqueue(inbound_id: Any) -> None:
 
 
 def parse(inbound: InboundMessage) -> ParsedInbound:
-    """The channel's parser applied to the raw bytes."""
-    parser = PARSERS[inbound.channel]
-    return parser(inbound)
+    """The channel's parser applied to the raw bytes, with NUL characters removed from
+    every text (PostgreSQL text cannot hold them; hostile mail does)."""
+    parsed = PARSERS[inbound.channel](inbound)
+    return without_nul(parsed)
+
+
+def without_nul(parsed: ParsedInbound) -> ParsedInbound:
+    for name, value in vars(parsed).items():
+        if isinstance(value, str) and "\x00" in value:
+            setattr(parsed, name, value.replace("\x00", ""))
+    parsed.references = [ref.replace("\x00", "") for ref in parsed.references]
+    parsed.files = [
+        InboundFile(name=f.name.replace("\x00", "") or "file", data=f.data) for f in parsed.files
+    ]
+    return parsed
 
 
 def _parse_email(inbound: InboundMessage) -> ParsedInbound:
@@ -132,6 +144,12 @@ PARSERS: dict[str, Callable[[InboundMessage], ParsedInbound]] = {
 }
 
 
+PROCESSING_FIELDS = [
+    "state", "error", "note", "attempts", "processed_at", "sender", "subject",
+    "header_message_id", "summary", "contact", "task", "message", "is_new_task",
+]  # fmt: skip
+
+
 def process_inbound(inbound_id: Any) -> str | None:
     """Handle one stored message; returns its state afterwards (None if it is gone).
     Safe to run any number of times, concurrently too.
@@ -149,7 +167,9 @@ def process_inbound(inbound_id: Any) -> str | None:
     except Exception as exc:
         parse_error = exc
     with transaction.atomic():
-        locked = InboundMessage.objects.select_for_update().filter(pk=inbound_id).first()
+        locked = (
+            InboundMessage.objects.select_for_update().defer("raw").filter(pk=inbound_id).first()
+        )
         if locked is None:
             return None
         if locked.state in InboundMessage.SETTLED_STATES:
@@ -166,7 +186,8 @@ def process_inbound(inbound_id: Any) -> str | None:
             locked.state = State.FAILED
             locked.error = f"{type(exc).__name__}: {exc}"[:2000]
         locked.processed_at = timezone.now()
-        locked.save()
+        # Never write the raw bytes back: they are what arrived, and may be megabytes.
+        locked.save(update_fields=PROCESSING_FIELDS)
         return str(locked.state)
 
 
@@ -184,7 +205,7 @@ def _process(inbound: InboundMessage, parsed: ParsedInbound) -> None:
         return
     if parsed.link_code and _link_chat(inbound, parsed):
         return
-    contact = resolve_sender(inbound.agency, parsed)
+    contact = resolve_sender(inbound.agency_id, parsed)
     if contact is None:
         inbound.state = State.QUARANTINED
         inbound.note = (parsed.sender_problem or "unknown sender")[:300]
@@ -192,14 +213,14 @@ def _process(inbound: InboundMessage, parsed: ParsedInbound) -> None:
     _deliver(inbound, parsed, actor=contact, client=contact.client)
 
 
-def resolve_sender(agency: Agency, parsed: ParsedInbound) -> Contact | None:
+def resolve_sender(agency_id: Any, parsed: ParsedInbound) -> Contact | None:
     """The active contact of an active (or prospect) client whose identity matches the
     sender exactly, or None."""
     if not parsed.sender_value:
         return None
     identity = (
         ContactIdentity.objects.select_related("contact__client")
-        .filter(agency=agency, kind=parsed.sender_kind, value=parsed.sender_value)
+        .filter(agency_id=agency_id, kind=parsed.sender_kind, value=parsed.sender_value)
         .first()
     )
     if identity is None:
@@ -328,7 +349,7 @@ def retry_inbound(member: Member | None, inbound: InboundMessage) -> InboundMess
 def _locked_quarantined(member: Member, inbound: InboundMessage) -> InboundMessage:
     member.require_manager()
     member.require_same_agency(inbound)
-    locked = InboundMessage.objects.select_for_update().get(pk=inbound.pk)
+    locked = InboundMessage.objects.select_for_update().defer("raw").get(pk=inbound.pk)
     if locked.state != State.QUARANTINED:
         raise InboundRefused(_("This message is not in the quarantine."))
     return locked
@@ -345,7 +366,7 @@ def release_to_client(member: Member, inbound: InboundMessage, *, client: Client
         locked = _locked_quarantined(member, inbound)
         _deliver(locked, parsed, actor=member, client=client)
         locked.handled_by = member
-        locked.save()
+        locked.save(update_fields=[*PROCESSING_FIELDS, "handled_by"])
     return locked
 
 
@@ -372,7 +393,7 @@ def release_as_new_contact(
         )
         _deliver(locked, parsed, actor=contact, client=client)
         locked.handled_by = member
-        locked.save()
+        locked.save(update_fields=[*PROCESSING_FIELDS, "handled_by"])
     return locked
 
 
@@ -383,7 +404,7 @@ def reject_inbound(member: Member, inbound: InboundMessage) -> InboundMessage:
         locked.state = State.REJECTED
         locked.handled_by = member
         locked.note = _("rejected by %(name)s") % {"name": member.name}
-        locked.save()
+        locked.save(update_fields=[*PROCESSING_FIELDS, "handled_by"])
     return locked
 
 

@@ -17,7 +17,7 @@ import threading
 from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 from imapclient import IMAPClient
 
 from delegate.agencies.models import Agency
@@ -123,6 +123,13 @@ def _wait_for_news(client: IMAPClient, config: MailboxConfig, stop: threading.Ev
 
 def serve_mailbox(config: MailboxConfig, stop: threading.Event) -> None:
     """Store new mail until ``stop`` is set, reconnecting after errors (with backoff)."""
+    try:
+        _serve_mailbox(config, stop)
+    finally:
+        connections.close_all()  # this thread's database connection
+
+
+def _serve_mailbox(config: MailboxConfig, stop: threading.Event) -> None:
     backoff = 1.0
     while not stop.is_set():
         client = None

@@ -58,6 +58,10 @@ def smtp_server() -> Iterator[tuple[str, int]]:
 
         loop.run_until_complete(main())
         loop.run_forever()
+        # The executor threads hold database connections: end them, so the test
+        # database can be dropped at the end of the run.
+        loop.run_until_complete(loop.shutdown_default_executor())
+        loop.close()
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()

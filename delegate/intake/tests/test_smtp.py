@@ -10,6 +10,7 @@ from django_tasks_db.models import DBTaskResult
 
 from delegate.intake.models import InboundMessage
 from delegate.intake.tests.mails import mail
+from delegate.tasks.models import Task
 from delegate.testing import make_cast
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -85,3 +86,29 @@ def test_too_big_mail_gets_a_clear_notice(
     assert code == 552
     assert b"download link" in notice and b"Download-Link" in notice
     assert not InboundMessage.objects.exists()
+
+
+def test_a_30_mb_mail_is_refused_at_the_default_limit(smtp_server: tuple[str, int]) -> None:
+    make_cast()
+    line = b"QUFBQUFB" * 9 + b"QUFB\r\n"  # a base64 line of 76 characters
+    huge = mail().replace(b"\r\n\r\n", b"\r\n\r\n" + line * (30 * 1024 * 1024 // 78), 1)
+    with smtplib.SMTP(*smtp_server, timeout=30) as smtp:
+        smtp.ehlo()
+        smtp.mail("carol@acme.test")  # no SIZE announced: the server reads and discards
+        smtp.rcpt("alpha@localhost")
+        code, notice = smtp.data(huge)
+    assert code == 552
+    assert b"up to 25 MB" in notice
+    assert not InboundMessage.objects.exists()
+
+
+def test_a_bounce_with_the_null_sender_is_stored_and_ignored(smtp_server: tuple[str, int]) -> None:
+    from delegate.intake import services
+
+    make_cast()
+    with smtplib.SMTP(*smtp_server, timeout=10) as smtp:
+        smtp.sendmail("", ["alpha@localhost"], mail(subject="Undeliverable: Ihre Anfrage"))
+    inbound = InboundMessage.objects.get()
+    assert inbound.envelope_sender == "<>"
+    assert services.process_inbound(inbound.pk) == InboundMessage.State.IGNORED
+    assert not Task.objects.filter(channel="email").exists()

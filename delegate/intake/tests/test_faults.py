@@ -61,7 +61,9 @@ def _free_port() -> int:
 
 
 def _wait_listening(port: int) -> None:
-    deadline = time.monotonic() + 30
+    # A generous bound, not a speed check: a fresh Django process with every app takes
+    # seconds to start on a loaded 2-core machine (CI runs SQLite and PostgreSQL suites).
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()

@@ -75,9 +75,7 @@ def test_a_better_model_replaces_the_one_in_use(triage_cast: Cast) -> None:
     assert "wine" in model.classes and model.corrections + model.holdout == len(WINE)
     classifier, label = services.classifier_for(cast.agency_a.pk)
     assert label == str(model.pk)
-    assert classifier.predict("Bitte 24 Flaschen Wein beim Weingut bestellen").slug == (
-        "wine"
-    )
+    assert classifier.predict("Bitte 24 Flaschen Wein beim Weingut bestellen").slug == ("wine")
     # The other agency keeps the seed model.
     assert services.classifier_for(cast.agency_b.pk)[1] == "seed"
     # Triage of a new task uses the agency's model.

@@ -206,6 +206,11 @@ def _guess(result: TriageResult | None, field: str) -> Any:
     return result.priority
 
 
+def _minute(value: dt.datetime | None) -> dt.datetime | None:
+    # Forms show minutes: a due date with seconds is not corrected by re-saving it.
+    return value.replace(second=0, microsecond=0) if value else None
+
+
 def correct_triage(
     member: Member,
     task: Task,
@@ -252,7 +257,7 @@ def correct_triage(
         if sorted(s.slug for s in skills) != skills_now:
             changes["required_skills"] = skills
             record(TriageCorrection.Field.SKILLS, sorted(s.slug for s in skills))
-    if due_at is not UNSET and due_at != task.due_at:
+    if due_at is not UNSET and _minute(due_at) != _minute(task.due_at):
         changes["due_at"] = due_at
         record(TriageCorrection.Field.DUE_AT, due_at.isoformat() if due_at else None)
     if priority is not UNSET and priority != task.priority:

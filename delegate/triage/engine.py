@@ -15,8 +15,9 @@ from typing import Any
 from delegate.triage.classifier import Classifier, Prediction
 from delegate.triage.entities import Entity, extract_entities
 from delegate.triage.language import Language, detect_language
-from delegate.triage.temporal import Deadline, WorkCalendar, extract_deadline
+from delegate.triage.temporal import Deadline, extract_deadline
 from delegate.triage.text import PreparedText, prepare
+from delegate.triage.workdays import WorkCalendar
 
 # Below this a field is flagged for a human check (overridable: TRIAGE_CONFIDENCE_THRESHOLD).
 DEFAULT_THRESHOLD = 0.6

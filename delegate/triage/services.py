@@ -148,8 +148,10 @@ def _store(task: Task, analysis: Analysis, label: str) -> TriageResult:
     changes: dict[str, Any] = {}
     if task.category_id is None and category is not None:
         changes["category"] = category
-    if skills and not task.required_skills.exists():
-        changes["required_skills"] = skills
+    # The skills follow the category the task ends up in: a person's choice wins.
+    needed = skills if task.category is None else list(task.category.skills.all())
+    if needed and not task.required_skills.exists():
+        changes["required_skills"] = needed
     if task.due_at is None and analysis.due_at is not None:
         changes["due_at"] = analysis.due_at
     # A priority other than the default was chosen by a person.

@@ -254,6 +254,11 @@ def correct_triage(
     if category is not UNSET and category != task.category:
         changes["category"] = category
         record(TriageCorrection.Field.CATEGORY, category.slug if category else None)
+        # Skills that came with the old category follow the new one (routing needs
+        # them right); skills a person picked stay.
+        old_skills = sorted(s.slug for s in task.category.skills.all()) if task.category else []
+        if required_skills is UNSET and skills_now == old_skills:
+            changes["required_skills"] = list(category.skills.all()) if category else []
     if required_skills is not UNSET:
         skills = list(required_skills)
         if sorted(s.slug for s in skills) != skills_now:

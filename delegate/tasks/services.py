@@ -212,8 +212,9 @@ def _enqueue_triage(tasks: Sequence[Task]) -> None:
     ids = [str(task.pk) for task in tasks]
 
     def enqueue() -> None:
-        for task_id in ids:
-            triage_task.enqueue(task_id)
+        with transaction.atomic():  # one commit for a whole batch
+            for task_id in ids:
+                triage_task.enqueue(task_id)
 
     transaction.on_commit(enqueue)
 

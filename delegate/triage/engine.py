@@ -15,8 +15,9 @@ from typing import Any
 from delegate.triage.classifier import Classifier, Prediction
 from delegate.triage.entities import Entity, extract_entities
 from delegate.triage.language import Language, detect_language
-from delegate.triage.temporal import Deadline, WorkCalendar, extract_deadline
+from delegate.triage.temporal import Deadline, extract_deadline
 from delegate.triage.text import PreparedText, prepare
+from delegate.triage.workdays import WorkCalendar
 
 # Below this a field is flagged for a human check (overridable: TRIAGE_CONFIDENCE_THRESHOLD).
 DEFAULT_THRESHOLD = 0.6
@@ -83,8 +84,9 @@ class Analysis:
 def _priority(
     text: str, deadline: Deadline, *, received_at: dt.datetime, service_level: str, region: str
 ) -> tuple[int, float]:
-    """Urgency words, how close the deadline is in working hours, and the client's
-    service level, each adding a step."""
+    """Urgency words (two steps up; "no rush" one down), how close the deadline is in
+    working hours (within 4: two steps, within 8: one; beyond two weeks one down) and
+    the client's service level."""
     score = NORMAL
     signals = 0
     if _URGENT_WORDS.search(text):
@@ -103,7 +105,9 @@ def _priority(
             score += 1
         elif deadline.at > local + dt.timedelta(days=14):
             score -= 1
-    if service_level == "vip":
+    # VIP clients always go one step up; clients with a priority contract when anything
+    # about the request is pressing.
+    if service_level == "vip" or (service_level == "priority" and score > NORMAL):
         score += 1
     priority = max(LOW, min(URGENT, score))
     return priority, 0.8 if signals else 0.65

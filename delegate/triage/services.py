@@ -148,8 +148,10 @@ def _store(task: Task, analysis: Analysis, label: str) -> TriageResult:
     changes: dict[str, Any] = {}
     if task.category_id is None and category is not None:
         changes["category"] = category
-    if skills and not task.required_skills.exists():
-        changes["required_skills"] = skills
+    # The skills follow the category the task ends up in: a person's choice wins.
+    needed = skills if task.category is None else list(task.category.skills.all())
+    if needed and not task.required_skills.exists():
+        changes["required_skills"] = needed
     if task.due_at is None and analysis.due_at is not None:
         changes["due_at"] = analysis.due_at
     # A priority other than the default was chosen by a person.
@@ -206,6 +208,11 @@ def _guess(result: TriageResult | None, field: str) -> Any:
     return result.priority
 
 
+def _minute(value: dt.datetime | None) -> dt.datetime | None:
+    # Forms show minutes: a due date with seconds is not corrected by re-saving it.
+    return value.replace(second=0, microsecond=0) if value else None
+
+
 def correct_triage(
     member: Member,
     task: Task,
@@ -247,12 +254,17 @@ def correct_triage(
     if category is not UNSET and category != task.category:
         changes["category"] = category
         record(TriageCorrection.Field.CATEGORY, category.slug if category else None)
+        # Skills that came with the old category follow the new one (routing needs
+        # them right); skills a person picked stay.
+        old_skills = sorted(s.slug for s in task.category.skills.all()) if task.category else []
+        if required_skills is UNSET and skills_now == old_skills:
+            changes["required_skills"] = list(category.skills.all()) if category else []
     if required_skills is not UNSET:
         skills = list(required_skills)
         if sorted(s.slug for s in skills) != skills_now:
             changes["required_skills"] = skills
             record(TriageCorrection.Field.SKILLS, sorted(s.slug for s in skills))
-    if due_at is not UNSET and due_at != task.due_at:
+    if due_at is not UNSET and _minute(due_at) != _minute(task.due_at):
         changes["due_at"] = due_at
         record(TriageCorrection.Field.DUE_AT, due_at.isoformat() if due_at else None)
     if priority is not UNSET and priority != task.priority:

@@ -39,3 +39,22 @@ def test_batch_and_single_analysis_agree() -> None:
     single = [analyse(t, classifier=classifier, received_at=RECEIVED) for t in texts]
     assert batch == single
     assert batch[1].reasons[0] == "no text" and batch[1].needs_check
+
+
+def priority(text: str, service_level: str = "standard") -> int:
+    return analyse(
+        text, classifier=seed_classifier(), received_at=RECEIVED, service_level=service_level
+    ).priority
+
+
+def test_priority_follows_urgency_deadline_and_service_level() -> None:
+    assert priority("Bitte Rechnung an Müller schreiben") == 2
+    assert priority("Bitte Rechnung an Müller schreiben", "vip") == 3
+    assert priority("Bitte Rechnung an Müller schreiben", "priority") == 2
+    assert priority("Keine Eile: Rechnung an Müller schreiben") == 1
+    assert priority("DRINGEND!! Rechnung an Müller schreiben") == 4
+    # Received Tuesday 09:30: 11:00 is within four working hours, Thursday is not close.
+    assert priority("Rechnung an Müller bis 11 Uhr") == 4
+    assert priority("Rechnung an Müller bis Donnerstag") == 2
+    assert priority("Rechnung an Müller bis heute 15 Uhr", "priority") == 4
+    assert priority("Rechnung an Müller bis 31. Januar") == 1

@@ -17,13 +17,17 @@ from delegate.triage.seed import seed_examples
 
 WINE = [
     "Bitte 12 Flaschen Riesling beim Weingut Keller nachbestellen",
-    "Order two cases of Rioja from the wine merchant",
+    "Order two cases of red wine from the wine merchant",
     "Weinlieferung für die Weinprobe organisieren, Rotwein und Weißwein",
-    "Can you reorder the Sauvignon Blanc for the wine tasting?",
-    "Bitte beim Weinhändler 6 Kisten Spätburgunder bestellen",
-    "Wine tasting next month: order the Pinot Noir samples from the vineyard",
-    "Den Weinkeller prüfen und fehlende Weine beim Händler nachbestellen",
+    "Can you reorder the white wine for the wine tasting?",
+    "Bitte beim Weinhändler 6 Kisten Rotwein bestellen",
+    "Wine tasting next month: order the wine samples from the vineyard",
+    "Den Weinkeller prüfen und fehlende Weine beim Weinhändler nachbestellen",
     "Get a quote for 50 bottles of wine from our wine supplier",
+    "Weinprobe: bitte 20 Flaschen Wein beim Weingut bestellen",
+    "Please order more wine bottles for the wine bar",
+    "Wein für das Kundenevent beim Weinhändler bestellen",
+    "Reorder the house wine, 10 cases, from the wine merchant",
 ]
 TRAVEL = [
     "Bitte einen Flug nach Wien und ein Hotel für zwei Nächte buchen",
@@ -71,15 +75,13 @@ def test_a_better_model_replaces_the_one_in_use(triage_cast: Cast) -> None:
     assert "wine" in model.classes and model.corrections + model.holdout == len(WINE)
     classifier, label = services.classifier_for(cast.agency_a.pk)
     assert label == str(model.pk)
-    assert classifier.predict("Bitte 24 Flaschen Grauburgunder beim Weingut bestellen").slug == (
-        "wine"
-    )
+    assert classifier.predict("Bitte 24 Flaschen Wein beim Weingut bestellen").slug == ("wine")
     # The other agency keeps the seed model.
     assert services.classifier_for(cast.agency_b.pk)[1] == "seed"
     # Triage of a new task uses the agency's model.
     task = task_services.create_task(
         cast.carol, client=cast.acme, title="Wein", channel=Task.Channel.SMS,
-        description="Kannst du beim Weinhändler 10 Flaschen Riesling nachbestellen?",
+        description="Kannst du beim Weinhändler 10 Flaschen Wein nachbestellen?",
     )  # fmt: skip
     result = services.triage_task(task.pk)
     assert result is not None and result.model_label == str(model.pk)

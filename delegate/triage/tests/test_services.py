@@ -80,6 +80,9 @@ def test_it_keeps_what_a_person_set_at_creation(triage_cast: Cast) -> None:
     task.refresh_from_db()
     assert (task.due_at, task.category, task.priority) == (given_due, research, 1)
     assert task.language == "en" and result.language == "de"
+    # The skills come from the category the person chose, not from the guess.
+    assert [s.slug for s in task.required_skills.all()] == ["research"]
+    assert result.skill_slugs == ["travel"]
     # The guesses are still stored, marked as not applied.
     assert result.due_at == dt.datetime(2026, 12, 4, 17, 0, tzinfo=BERLIN)
     assert result.category_slug == "travel"

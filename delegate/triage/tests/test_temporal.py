@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from delegate.triage.temporal import WorkCalendar, extract_deadline
+from delegate.triage.temporal import extract_deadline
+from delegate.triage.workdays import WorkCalendar
 
 BERLIN = ZoneInfo("Europe/Berlin")
 # Tuesday, 1 December 2026, 09:30 in Berlin.

@@ -40,6 +40,8 @@ def test_one_click_corrects_the_category_and_keeps_the_guess(
     assert response.status_code == 302
     task = Task.objects.get(pk=triaged.pk)
     assert task.category == research
+    # The skills that came with the guessed category follow the correction.
+    assert [s.slug for s in task.required_skills.all()] == ["research"]
     correction = TriageCorrection.objects.get(task=task)
     assert (correction.field, correction.guessed, correction.corrected) == (
         "category",

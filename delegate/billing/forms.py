@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from delegate.agencies.models import Member
 from delegate.billing.models import Contract, Invoice, InvoiceLine, Issuer
 from delegate.billing.vat import VAT_RATES
+from delegate.clients.models import Client
 from delegate.tasks.forms import add_service_errors
 
 __all__ = ["ContractForm", "DraftForm", "LineForm", "PaymentForm", "RunForm", "add_service_errors"]
@@ -102,4 +103,31 @@ class ContractForm(forms.ModelForm[Contract]):
         }
 
     def contract_fields(self) -> dict[str, Any]:
+        return {name: self.cleaned_data[name] for name in self.Meta.fields}
+
+
+class IssuerForm(forms.ModelForm[Issuer]):
+    """The agency itself, or (with ``client``) a client whose invoicing the agency runs."""
+
+    client = forms.ModelChoiceField(
+        label=_("Invoicing on behalf of (empty: the agency itself)"),
+        queryset=Client.objects.none(),
+        required=False,
+    )
+
+    class Meta:
+        model = Issuer
+        fields = [
+            "legal_name", "street", "postal_code", "city", "country", "vat_id", "tax_number",
+            "register_entry", "managing_directors", "email", "phone", "contact_name", "iban",
+            "bic", "bank_name", "is_small_business", "number_prefix",
+        ]  # fmt: skip
+
+    def __init__(self, member: Member, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["client"].queryset = Client.objects.filter(  # type: ignore[attr-defined]
+            agency_id=member.agency_id
+        )
+
+    def issuer_fields(self) -> dict[str, Any]:
         return {name: self.cleaned_data[name] for name in self.Meta.fields}

@@ -687,7 +687,13 @@ def deliver(invoice_id: Any) -> bool:
     from delegate.billing.pdf import invoice_pdf
 
     invoice = Invoice.objects.filter(pk=invoice_id).first()
-    if invoice is None or invoice.sent_at or invoice.is_draft or not invoice.recipient_email:
+    if (
+        invoice is None
+        or invoice.sent_at
+        or invoice.is_draft
+        or invoice.status == Invoice.Status.CANCELLED  # cancelled after it was queued
+        or not invoice.recipient_email
+    ):
         return False
     snapshot = invoice.snapshot
     with translation.override(invoice.language):

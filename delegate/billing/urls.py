@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.invoices, name="invoices"),
     path("run/", views.run, name="run"),
     path("new/", views.new, name="new"),
+    path("issuers/", views.add_issuer, name="add_issuer"),
     path("invoices/<uuid:invoice_id>/", views.invoice, name="invoice"),
     path("invoices/<uuid:invoice_id>/edit/", views.edit, name="edit"),
     path("invoices/<uuid:invoice_id>/lines/", views.add_line, name="add_line"),

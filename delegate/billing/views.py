@@ -22,13 +22,14 @@ from delegate.billing.forms import (
     CancelForm,
     ContractForm,
     DraftForm,
+    IssuerForm,
     LineForm,
     NewDraftForm,
     PaymentForm,
     RunForm,
     add_service_errors,
 )
-from delegate.billing.models import Contract, Invoice
+from delegate.billing.models import Contract, Invoice, Issuer
 from delegate.billing.pdf import invoice_pdf
 from delegate.clients.models import Client
 from delegate.tasks.views import _member, _post_only, staff_view
@@ -49,6 +50,8 @@ def _list(request: HttpRequest, member: Member, *, status: int = 200, **extra: A
         "invoices": invoices,
         "run_form": RunForm(member, auto_id="run_%s"),
         "new_form": NewDraftForm(member, auto_id="new_%s"),
+        "issuers": Issuer.objects.filter(agency_id=member.agency_id).select_related("client"),
+        "issuer_form": IssuerForm(member, auto_id="issuer_%s"),
         **extra,
     }
     return render(request, "billing/invoices.html", context, status=status)
@@ -72,6 +75,25 @@ def run(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("%(count)s drafts created.") % {"count": len(drafts)})
         return redirect("billing:invoices")
     return _list(request, member, status=400, run_form=form)
+
+
+@staff_view(manager=True)
+def add_issuer(request: HttpRequest) -> HttpResponse:
+    member = _member(request)
+    if (refused := _post_only(request)) is not None:
+        return refused
+    form = IssuerForm(member, request.POST, auto_id="issuer_%s")
+    if form.is_valid():
+        try:
+            services.create_issuer(
+                member, client=form.cleaned_data["client"], **form.issuer_fields()
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Issuer saved."))
+            return redirect("billing:invoices")
+    return _list(request, member, status=400, issuer_form=form)
 
 
 @staff_view(manager=True)

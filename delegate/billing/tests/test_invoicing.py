@@ -356,3 +356,13 @@ def test_the_trigger_knows_every_frozen_column() -> None:
 
     migration = import_module("delegate.billing.migrations.0002_issued_invoices_immutable")
     assert sorted(migration.FROZEN) == sorted([*Invoice._frozen_fields(), "id"])
+
+
+def test_it_does_not_send_an_invoice_cancelled_after_it_was_queued(cast: Cast) -> None:
+    from django.core import mail
+
+    queued = draft(cast, issuer(cast), recipient_email="a@acme.test")
+    invoice = invoicing.issue_invoice(cast.alice, queued)
+    invoicing.cancel_invoice(cast.alice, invoice, reason="Duplicate")
+    assert invoicing.deliver(invoice.pk) is False
+    assert mail.outbox == []

@@ -141,3 +141,37 @@ def test_it_hides_another_agencys_invoices_with_404(cast: Cast) -> None:
     assert http.post(url("remove_line", invoice.lines.get().pk)).status_code == 404
     assert http.post(url("add_contract", cast.acme.pk), {"hourly_rate": "1"}).status_code == 404
     assert db_state(*BILLING) == before
+
+
+ISSUER = {
+    "legal_name": "Acme GmbH", "street": "Am Markt 5", "postal_code": "28195",
+    "city": "Bremen", "country": "DE", "tax_number": "12/345/67890",
+    "email": "billing@acme.test", "iban": "DE89 3704 0044 0532 0130 00", "number_prefix": "AC-",
+}  # fmt: skip
+
+
+def test_a_manager_adds_an_issuer_for_a_client(cast: Cast) -> None:
+    from delegate.billing.models import Issuer
+
+    http = cast.login(cast.alice)
+    response = http.post(url("add_issuer"), {**ISSUER, "client": cast.acme.pk})
+    assert response.status_code == 302, response.content
+    created = Issuer.objects.get()
+    assert (created.kind, created.client, created.iban) == (
+        "client",
+        cast.acme,
+        "DE89370400440532013000",
+    )
+    assert "Acme GmbH" in http.get(url("invoices")).text
+
+
+def test_it_refuses_a_bad_iban_or_another_agencys_client(cast: Cast) -> None:
+    from delegate.billing.models import Issuer
+
+    before = db_state(Issuer)
+    alice = cast.login(cast.alice)
+    assert alice.post(url("add_issuer"), {**ISSUER, "iban": "DE00 1234"}).status_code == 400
+    mallory = cast.login(cast.mallory)
+    assert mallory.post(url("add_issuer"), {**ISSUER, "client": cast.acme.pk}).status_code == 400
+    assert cast.login(cast.bob).post(url("add_issuer"), ISSUER).status_code == 403
+    assert db_state(Issuer) == before

@@ -23,8 +23,8 @@ from django.http import Http404
 from delegate.agencies.models import Absence, Member, Skill
 from delegate.billing.models import Invoice, InvoiceLine, Issuer
 from delegate.clients.models import Client, ClientTeamMember, Contact
-from delegate.routing.models import RebalanceProposal
 from delegate.intake.models import InboundMessage
+from delegate.routing.models import RebalanceProposal
 from delegate.scheduling.models import Calendar, Event, EventType
 from delegate.tasks.models import Attachment, Category, Message, Task, TaskEvent
 from delegate.timetracking.models import TimeEntry

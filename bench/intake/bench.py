@@ -82,9 +82,7 @@ def prepare_environment(args: argparse.Namespace, scratch: Path) -> None:
 
 
 def manage(*argv: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "manage.py", *argv], cwd=ROOT, env=os.environ
-    )
+    return subprocess.Popen([sys.executable, "manage.py", *argv], cwd=ROOT, env=os.environ)
 
 
 def free_port() -> int:
@@ -188,9 +186,7 @@ def main() -> None:
     processes: list[subprocess.Popen[bytes]] = []
     try:
         prepare_environment(args, scratch)
-        subprocess.run(
-            [sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, check=True
-        )
+        subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, check=True)
         sys.path.insert(0, str(ROOT))
         import django
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
@@ -207,8 +208,24 @@ def add_absence(
     if ends_on < starts_on:
         raise ValidationError({"ends_on": _("An absence ends on or after its first day.")})
     absence.full_clean()
-    absence.save()
+    with transaction.atomic():
+        absence.save()
+        _move_work_if_away_now(absence)
     return absence
+
+
+def _move_work_if_away_now(absence: Absence) -> None:
+    """An absence entered for today (or entered late) hands the absent assistant's open
+    tasks to the stand-ins now, through routing, once the absence is committed. A day
+    either side covers every time zone: routing checks the assistant's own date."""
+    today = timezone.now().date()
+    if absence.starts_on > today + dt.timedelta(days=1):
+        return
+    if absence.ends_on < today - dt.timedelta(days=1):
+        return
+    from delegate.routing.jobs import move_absent_work
+
+    transaction.on_commit(lambda: move_absent_work.enqueue())
 
 
 def delete_absence(member: Member, absence: Absence) -> None:

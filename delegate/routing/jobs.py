@@ -25,6 +25,14 @@ def route_task(task_id: str) -> str:
 
 
 @task()
+def move_absent_work() -> dict[str, int]:
+    """Move the open tasks of everyone away now; queued when an absence that covers
+    today is entered, so the work moves at once instead of at the next periodic run."""
+    moved = services.move_tasks_of_absent()
+    return {"moved": moved.moved, "kept": moved.kept}
+
+
+@task()
 def keep_routing_right() -> dict[str, int]:
     """Move the work of people who are away today, retry unassigned tasks and alert
     dispatchers about deadlines at risk."""

@@ -258,8 +258,9 @@ class Moved:
 def move_tasks_of_absent(*, now: dt.datetime | None = None) -> Moved:
     """Hand the open tasks of everyone away now (by the date in their own time zone) to
     their stand-in, else the client's backup, team, agency, in routing's order, with the
-    reasons on each task and the usual assignment email to the new assignee. Absences
-    entered late are caught on the next run. A task nobody can take stays and gets one
+    reasons on each task and the usual assignment email to the new assignee. Runs every
+    ten minutes and as soon as an absence covering today is entered (so one entered late
+    moves the work at once). A task nobody can take stays and gets one
     note per absence saying why."""
     now = _now(now)
     today = now.date()

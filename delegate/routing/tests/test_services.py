@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied
-from django.utils import translation
+from django.utils import timezone, translation
 from django_tasks_db.models import DBTaskResult
 
 from delegate.agencies import services as agency_services
 from delegate.clients import services as client_services
 from delegate.routing import services
+from delegate.routing.jobs import move_absent_work
 from delegate.routing.jobs import route_task as route_task_job
 from delegate.routing.models import RoutingAlert
 from delegate.routing.tests.conftest import NOW, Team, triaged_task
@@ -311,3 +312,33 @@ def test_summed_open_work_gives_the_same_decision_inputs(team: Team) -> None:
     # Due before this task: 45, 30 (no estimate) and 20 (overdue); not the 90 due later,
     # nor the cast's task (due in two days).
     assert per_task.due_cum[i, stop] == summed.due_cum[i, stop] == 45 + 30 + 20
+
+
+@pytest.mark.parametrize(
+    ("starts", "queued"),
+    [(0, True), (-3, True), (2, False)],  # today, entered late, next week's
+)
+def test_an_absence_covering_today_moves_the_work_at_once(
+    team: Team,
+    django_capture_on_commit_callbacks: Callable[..., Any],
+    starts: int,
+    queued: bool,
+) -> None:
+    cast = team.cast
+    DBTaskResult.objects.all().delete()
+    today = timezone.now().date()
+    with django_capture_on_commit_callbacks(execute=True):
+        agency_services.add_absence(
+            cast.alice,
+            cast.bob,
+            starts_on=today + dt.timedelta(days=starts),
+            ends_on=today + dt.timedelta(days=max(starts, 0) + 3),
+            stand_in=cast.eve,
+        )
+    paths = list(DBTaskResult.objects.values_list("task_path", flat=True))
+    assert paths == (["delegate.routing.jobs.move_absent_work"] if queued else [])
+    if queued:
+        # The queued job is the real move: bob's open task goes to his stand-in.
+        assert move_absent_work.call()["moved"] >= 1
+        cast.task.refresh_from_db()
+        assert cast.task.assignee == cast.eve

@@ -5,10 +5,12 @@ Views parse input, fetch objects through ``delegate.access``, call one service, 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.forms import BaseForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -145,6 +147,26 @@ def _refused(request: HttpRequest, invoice: Invoice, exc: ValidationError) -> Ht
     return _detail(request, invoice, status=400, error=" ".join(exc.messages))
 
 
+def _form_action(
+    request: HttpRequest,
+    invoice: Invoice,
+    form: BaseForm,
+    form_name: str,
+    act: Callable[[dict[str, Any]], object],
+    text: str,
+) -> HttpResponse:
+    """A form posted on the invoice page: the service's refusals become form errors, and
+    the page is shown again (400) with the form as it was sent."""
+    if form.is_valid():
+        try:
+            act(form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            return _done(request, invoice, text)
+    return _detail(request, invoice, status=400, **{form_name: form})
+
+
 @staff_view(manager=True)
 def invoice(request: HttpRequest, invoice_id: str) -> HttpResponse:
     return _detail(request, access_invoice(_member(request), invoice_id))
@@ -157,15 +179,16 @@ def edit(request: HttpRequest, invoice_id: str) -> HttpResponse:
     if (refused := _post_only(request)) is not None:
         return refused
     form = DraftForm(request.POST, instance=Invoice(), auto_id="draft_%s")
-    if form.is_valid():
-        fields = {name: form.cleaned_data[name] for name in DraftForm.Meta.fields}
-        try:
-            invoicing.update_draft(member, current, **fields)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            return _done(request, current, _("Draft saved."))
-    return _detail(request, current, status=400, draft_form=form)
+    return _form_action(
+        request,
+        current,
+        form,
+        "draft_form",
+        lambda data: invoicing.update_draft(
+            member, current, **{name: data[name] for name in DraftForm.Meta.fields}
+        ),
+        _("Draft saved."),
+    )
 
 
 @staff_view(manager=True)
@@ -175,14 +198,14 @@ def add_line(request: HttpRequest, invoice_id: str) -> HttpResponse:
     if (refused := _post_only(request)) is not None:
         return refused
     form = LineForm(request.POST, auto_id="line_%s")
-    if form.is_valid():
-        try:
-            invoicing.add_line(member, current, **form.cleaned_data)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            return _done(request, current, _("Line added."))
-    return _detail(request, current, status=400, line_form=form)
+    return _form_action(
+        request,
+        current,
+        form,
+        "line_form",
+        lambda data: invoicing.add_line(member, current, **data),
+        _("Line added."),
+    )
 
 
 @staff_view(manager=True)
@@ -245,14 +268,14 @@ def payment(request: HttpRequest, invoice_id: str) -> HttpResponse:
     if (refused := _post_only(request)) is not None:
         return refused
     form = PaymentForm(request.POST, auto_id="pay_%s")
-    if form.is_valid():
-        try:
-            invoicing.record_payment(member, current, **form.cleaned_data)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            return _done(request, current, _("Payment recorded."))
-    return _detail(request, current, status=400, payment_form=form)
+    return _form_action(
+        request,
+        current,
+        form,
+        "payment_form",
+        lambda data: invoicing.record_payment(member, current, **data),
+        _("Payment recorded."),
+    )
 
 
 @staff_view(manager=True)

@@ -225,7 +225,8 @@ def _move_work_if_away_now(absence: Absence) -> None:
         return
     from delegate.routing.jobs import move_absent_work
 
-    transaction.on_commit(lambda: move_absent_work.enqueue())
+    absence_id = str(absence.pk)
+    transaction.on_commit(lambda: move_absent_work.enqueue(absence_id))
 
 
 def delete_absence(member: Member, absence: Absence) -> None:

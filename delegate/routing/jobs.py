@@ -25,10 +25,11 @@ def route_task(task_id: str) -> str:
 
 
 @task()
-def move_absent_work() -> dict[str, int]:
-    """Move the open tasks of everyone away now; queued when an absence that covers
-    today is entered, so the work moves at once instead of at the next periodic run."""
-    moved = services.move_tasks_of_absent()
+def move_absent_work(absence_id: str) -> dict[str, int]:
+    """Move the open tasks of the assistant an absence concerns, if they are away now;
+    queued when an absence that covers today is entered, so the work moves at once
+    instead of at the next periodic run (which still catches what this one misses)."""
+    moved = services.move_tasks_of_absent(absence_id=absence_id)
     return {"moved": moved.moved, "kept": moved.kept}
 
 

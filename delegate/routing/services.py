@@ -255,13 +255,15 @@ class Moved:
     kept: int
 
 
-def move_tasks_of_absent(*, now: dt.datetime | None = None) -> Moved:
+def move_tasks_of_absent(
+    *, now: dt.datetime | None = None, absence_id: Any | None = None
+) -> Moved:
     """Hand the open tasks of everyone away now (by the date in their own time zone) to
     their stand-in, else the client's backup, team, agency, in routing's order, with the
     reasons on each task and the usual assignment email to the new assignee. Runs every
     ten minutes and as soon as an absence covering today is entered (so one entered late
-    moves the work at once). A task nobody can take stays and gets one
-    note per absence saying why."""
+    moves the work at once: ``absence_id`` limits the run to that absence). A task
+    nobody can take stays and gets one note per absence saying why."""
     now = _now(now)
     today = now.date()
     moved = kept = 0
@@ -269,6 +271,8 @@ def move_tasks_of_absent(*, now: dt.datetime | None = None) -> Moved:
     absences = Absence.objects.filter(
         starts_on__lte=today + day, ends_on__gte=today - day
     ).order_by("agency_id", "pk")
+    if absence_id is not None:
+        absences = absences.filter(pk=absence_id)
     rosters: dict[Any, tuple[core.Roster, dict[str, Member]]] = {}
     for absence in absences:
         if not _is_away_now(absence, rosters, now=now):

@@ -325,20 +325,32 @@ def test_an_absence_covering_today_moves_the_work_at_once(
     queued: bool,
 ) -> None:
     cast = team.cast
-    DBTaskResult.objects.all().delete()
     today = timezone.now().date()
+    # Eve is away too, with a task of her own: a job queued for Bob's absence leaves it.
+    hers = task_services.create_task(
+        cast.alice, client=cast.acme, title="Eve's", channel=Task.Channel.DESK
+    )
+    hers = task_services.assign_task(cast.alice, hers, assistant=cast.eve)
+    agency_services.add_absence(
+        cast.alice, cast.eve, starts_on=today, ends_on=today, stand_in=team.mia
+    )
+    DBTaskResult.objects.all().delete()
     with django_capture_on_commit_callbacks(execute=True):
         agency_services.add_absence(
             cast.alice,
             cast.bob,
             starts_on=today + dt.timedelta(days=starts),
             ends_on=today + dt.timedelta(days=max(starts, 0) + 3),
-            stand_in=cast.eve,
+            stand_in=team.mia,
         )
-    paths = list(DBTaskResult.objects.values_list("task_path", flat=True))
-    assert paths == (["delegate.routing.jobs.move_absent_work"] if queued else [])
+    jobs = [(r.task_path, r.args_kwargs["args"]) for r in DBTaskResult.objects.all()]
+    absence = cast.bob.absences.get()
+    expected = [("delegate.routing.jobs.move_absent_work", [str(absence.pk)])]
+    assert jobs == (expected if queued else [])
     if queued:
         # The queued job is the real move: bob's open task goes to his stand-in.
-        assert move_absent_work.call()["moved"] >= 1
+        assert move_absent_work.call(str(absence.pk))["moved"] >= 1
         cast.task.refresh_from_db()
-        assert cast.task.assignee == cast.eve
+        assert cast.task.assignee == team.mia
+        hers.refresh_from_db()
+        assert hers.assignee == cast.eve

@@ -255,9 +255,7 @@ class Moved:
     kept: int
 
 
-def move_tasks_of_absent(
-    *, now: dt.datetime | None = None, absence_id: Any | None = None
-) -> Moved:
+def move_tasks_of_absent(*, now: dt.datetime | None = None, absence_id: Any | None = None) -> Moved:
     """Hand the open tasks of everyone away now (by the date in their own time zone) to
     their stand-in, else the client's backup, team, agency, in routing's order, with the
     reasons on each task and the usual assignment email to the new assignee. Runs every

@@ -151,9 +151,14 @@ def _group_occurrences(
     group: Sequence[EventSpec], zone: ZoneInfo, start: int, end: int
 ) -> Iterable[Occurrence]:
     """The occurrences of one UID's master and overrides: an override replaces the
-    occurrence it names, EXDATEs remove theirs."""
+    occurrence it names, EXDATEs remove theirs. An EXDATE of the master also removes an
+    override of that occurrence (the instance was deleted, a stale override was left
+    behind), as recurring-ical-events and the common calendar apps read it."""
     overridden = {_key(e.recurrence_id, zone) for e in group if e.recurrence_id is not None}
+    deleted = {_key(x, zone) for e in group if e.recurrence_id is None for x in e.exdates}
     for event in group:
+        if event.recurrence_id is not None and _key(event.recurrence_id, zone) in deleted:
+            continue
         skip = overridden if event.recurrence_id is None else set()
         skip = skip | {_key(x, zone) for x in event.exdates}
         length = to_epoch(event.end, zone) - to_epoch(event.start, zone)

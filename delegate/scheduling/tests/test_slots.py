@@ -272,3 +272,36 @@ def test_an_all_day_event_blocks_the_whole_local_day_and_a_holiday_has_no_slots(
     assert dt.date(2025, 10, 21) not in days  # all-day event
     assert dt.date(2025, 10, 22) not in days  # holiday
     assert dt.date(2025, 10, 23) in days
+
+
+def test_an_exdate_of_the_master_also_removes_a_stale_override_of_that_occurrence() -> None:
+    """Found by the property test above: the instance on the 22nd was deleted (EXDATE) but
+    its earlier override stayed in the file. Calendar apps and recurring-ical-events show
+    nothing that day, so it must not block a slot."""
+    start = dt.datetime(2025, 10, 20, 5, 15, tzinfo=BERLIN)
+    deleted = start + dt.timedelta(days=2)
+    events = [
+        EventSpec(
+            "e0", start, start + dt.timedelta(hours=4), rrule="FREQ=DAILY", exdates=(deleted,)
+        ),
+        EventSpec("e0", deleted, deleted + dt.timedelta(hours=4), recurrence_id=deleted),
+    ]
+    rules = Rules(
+        zone=BERLIN,
+        weekly_hours=NINE_TO_FIVE,
+        duration=15 * MINUTE,
+        step=15 * MINUTE,
+        buffer_before=0,
+        buffer_after=0,
+        min_notice=0,
+        horizon=3 * 86400,
+        daily_limit=None,
+        holidays=frozenset(),
+    )
+    now = int(dt.datetime(2025, 10, 20, tzinfo=dt.UTC).timestamp())
+    slots = engine_slots(rules, events, now, [])
+    assert slots == reference_slots(rules, events, now, [])
+    nine_on_the_22nd = int(dt.datetime(2025, 10, 22, 9, tzinfo=BERLIN).timestamp())
+    nine_on_the_21st = int(dt.datetime(2025, 10, 21, 9, tzinfo=BERLIN).timestamp())
+    assert nine_on_the_22nd in slots  # the deleted occurrence's override blocks nothing
+    assert nine_on_the_21st not in slots  # the other occurrences still block until 09:15

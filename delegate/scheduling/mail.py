@@ -5,18 +5,22 @@ SEQUENCE)."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from email.utils import parseaddr
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from delegate.scheduling import ical
+from delegate.scheduling import ical, sms
 from delegate.scheduling.models import Booking, BookingNotice, Event, InvitationDelivery
+
+logger = logging.getLogger(__name__)
 
 HEADERS = {"Auto-Submitted": "auto-generated"}
 
@@ -38,27 +42,39 @@ def attach_ics(email: EmailMessage, data: bytes, method: str) -> None:
     email.attach("invite.ics", data, f"text/calendar; charset=utf-8; method={method}")
 
 
-def send_booking_notice(booking_id: str, kind: str, sequence: int) -> bool:
-    """Send the ``kind`` email of a booking once per (kind, sequence); False if it was
-    sent already or no longer applies (a later change superseded it)."""
-    booking = (
-        Booking.objects.select_related("event_type__client__agency", "event__calendar")
-        .filter(pk=booking_id)
-        .first()
-    )
-    if booking is None or booking.sequence != sequence:
+def send_booking_notice(booking_id: str, kind: str, sequence: int, offset: int = 0) -> bool:
+    """Send the ``kind`` email of a booking once per (kind, sequence, reminder offset);
+    False if it was sent already or no longer applies (a later change superseded it)."""
+    booking = _current(booking_id, sequence)
+    if booking is None:
         return False
     if kind == BookingNotice.Kind.REMINDER and booking.status != Booking.Status.CONFIRMED:
         return False
     try:
         with transaction.atomic():
             BookingNotice.objects.create(
-                agency_id=booking.agency_id, booking=booking, kind=kind, sequence=sequence
+                agency_id=booking.agency_id,
+                booking=booking,
+                kind=kind,
+                sequence=sequence,
+                offset_minutes=offset,
+                recipient=booking.email,
             )
             _send(booking, kind)
     except IntegrityError:
         return False
     return True
+
+
+def _current(booking_id: str, sequence: int) -> Booking | None:
+    booking = (
+        Booking.objects.select_related("event_type__client__agency", "event__calendar")
+        .filter(pk=booking_id)
+        .first()
+    )
+    if booking is None or booking.sequence != sequence:
+        return None
+    return booking
 
 
 def _send(booking: Booking, kind: str) -> None:
@@ -95,25 +111,45 @@ def _send(booking: Booking, kind: str) -> None:
 
 def send_due_reminders(now: dt.datetime | None = None) -> int:
     """Remind visitors of confirmed bookings whose reminder time has come and whose
-    appointment lies ahead. Safe to run twice and on several machines."""
+    appointment lies ahead: by email, and by SMS where the visitor gave a phone number
+    and the agency has an SMS number. One reminder per booking version, offset and
+    channel; safe to run twice and on several machines. Returns how many were sent."""
     now = now or timezone.now()
+
+    def reminded(channel: str) -> Exists:
+        return Exists(
+            BookingNotice.objects.filter(
+                booking=OuterRef("pk"),
+                kind=BookingNotice.Kind.REMINDER,
+                channel=channel,
+                sequence=OuterRef("sequence"),
+                offset_minutes=OuterRef("event_type__reminder_minutes"),
+            )
+        )
+
     due = (
         Booking.objects.filter(
             status=Booking.Status.CONFIRMED,
             starts_at__gt=now,
             starts_at__lte=now + dt.timedelta(days=8),
         )
-        .exclude(notices__kind=BookingNotice.Kind.REMINDER)
-        .select_related("event_type")
+        .alias(by_email=reminded("email"), by_sms=reminded("sms"))
+        .filter(Q(by_email=False) | (~Q(phone="") & Q(by_sms=False)))
+        .select_related("event_type__agency")
     )
     sent = 0
     for booking in due:
-        if booking.starts_at - dt.timedelta(minutes=booking.event_type.reminder_minutes) > now:
+        offset = booking.event_type.reminder_minutes
+        if booking.starts_at - dt.timedelta(minutes=offset) > now:
             continue
-        if not booking.notices.filter(kind=BookingNotice.Kind.REMINDER).exists():
-            sent += send_booking_notice(
-                str(booking.pk), BookingNotice.Kind.REMINDER, booking.sequence
-            )
+        sent += send_booking_notice(
+            str(booking.pk), BookingNotice.Kind.REMINDER, booking.sequence, offset
+        )
+        if booking.phone and sms.sender_for(booking.event_type.agency):
+            try:
+                sent += sms.send_reminder(str(booking.pk), booking.sequence, offset)
+            except Exception:  # the provider is down: the next run tries again
+                logger.exception("SMS reminder for booking %s failed", booking.pk)
     return sent
 
 

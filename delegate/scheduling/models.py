@@ -243,6 +243,8 @@ class Booking(UUIDModel):
     status = models.CharField(max_length=12, choices=Status.choices, default="confirmed")
     name = models.CharField(_("name"), max_length=200)
     email = models.EmailField(_("email"))
+    # E.164; empty when the visitor gave none. Reminders go here by SMS too.
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
     answers = models.JSONField(default=dict, blank=True)
     language = models.CharField(max_length=5, default="de")
     time_zone = models.CharField(max_length=64, default="Europe/Berlin")
@@ -268,8 +270,10 @@ class Booking(UUIDModel):
 
 
 class BookingNotice(models.Model):
-    """An email sent about a booking. Inserted in the transaction that sends it: the
-    unique constraint makes a job that runs twice send once."""
+    """A message sent about a booking (email, or an SMS reminder). Inserted in the
+    transaction that sends it: the unique constraint makes a job that runs twice send
+    once. A reminder is kept per version of the booking (``sequence``: a new time gets a
+    new reminder) and per reminder offset."""
 
     class Kind(models.TextChoices):
         CONFIRMED = "confirmed"
@@ -277,16 +281,29 @@ class BookingNotice(models.Model):
         CANCELLED = "cancelled"
         REMINDER = "reminder"
 
+    class Channel(models.TextChoices):
+        EMAIL = "email"
+        SMS = "sms"
+
     agency = models.ForeignKey(Agency, on_delete=models.CASCADE)
     booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="notices")
     kind = models.CharField(max_length=12, choices=Kind.choices)
+    channel = models.CharField(max_length=8, choices=Channel.choices, default="email")
     sequence = models.PositiveIntegerField()
+    # Reminders: minutes before the start they were due; 0 for the other kinds.
+    offset_minutes = models.PositiveIntegerField(default=0)
+    recipient = models.CharField(max_length=254, blank=True)
+    # SMS: the provider's message id and the status it answered ("queued", "failed" …).
+    provider_id = models.CharField(max_length=100, blank=True)
+    status = models.CharField(max_length=30, blank=True)
+    error = models.TextField(blank=True)
     sent_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["booking", "kind", "sequence"], name="uniq_booking_notice"
+                fields=["booking", "kind", "channel", "sequence", "offset_minutes"],
+                name="uniq_booking_notice",
             )
         ]
 

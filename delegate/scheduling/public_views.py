@@ -14,7 +14,7 @@ from django.shortcuts import render
 from django.utils import timezone, translation
 from django.views.decorators.http import require_GET, require_http_methods
 
-from delegate.scheduling import services
+from delegate.scheduling import services, sms
 from delegate.scheduling.forms import VisitorForm, known_zones, valid_zone
 from delegate.scheduling.models import Booking, Calendar, EventType
 
@@ -28,7 +28,7 @@ def zones() -> list[str]:
 
 def _event_type(slug: str) -> EventType:
     event_type = (
-        EventType.objects.select_related("client", "target_calendar")
+        EventType.objects.select_related("client", "target_calendar", "agency")
         .filter(slug=slug, is_active=True)
         .first()
     )
@@ -107,6 +107,8 @@ def booking_form(request: HttpRequest, slug: str) -> HttpResponse:
             data if request.method == "POST" else None,
             initial={"start": data.get("start"), "tz": zone.key},
             questions=event_type.questions,
+            ask_phone=bool(sms.sender_for(event_type.agency)),
+            phone_region=event_type.agency.country,
         )
         context: dict[str, Any] = {
             "event_type": event_type,
@@ -128,6 +130,7 @@ def booking_form(request: HttpRequest, slug: str) -> HttpResponse:
         visitor = services.Visitor(
             name=form.cleaned_data["name"],
             email=form.cleaned_data["email"],
+            phone=form.cleaned_data.get("phone", ""),
             answers=form.answers(),
             language=language,
             time_zone=zone.key,

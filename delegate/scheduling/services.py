@@ -360,6 +360,7 @@ class Visitor:
     answers: dict[str, str]
     language: str = "de"
     time_zone: str = "Europe/Berlin"
+    phone: str = ""  # for SMS reminders; normalised to E.164 when booking
 
 
 def _lock_and_check(
@@ -399,6 +400,11 @@ def book(
     into the target calendar and sends the confirmation with an .ics on commit."""
     if not event_type.is_active:
         raise SlotUnavailable
+    phone = ""
+    if visitor.phone.strip():
+        from delegate.clients.services import normalize_phone
+
+        phone = normalize_phone(visitor.phone, region=event_type.agency.country)
     starts_at = starts_at.astimezone(dt.UTC)
     ends_at = starts_at + dt.timedelta(minutes=event_type.duration_minutes)
     with transaction.atomic():
@@ -412,6 +418,7 @@ def book(
                     ends_at=ends_at,
                     name=visitor.name,
                     email=visitor.email,
+                    phone=phone,
                     answers=visitor.answers,
                     language=visitor.language,
                     time_zone=visitor.time_zone,

@@ -183,13 +183,15 @@ def push_event(event: Event) -> None:
         Event.objects.filter(calendar=calendar, uid=event.uid).order_by("recurrence_id")
     )
     data = ical.calendar_bytes(siblings, calendar.zone).decode()
+    # A new override (a moved occurrence) lives in its master's object.
+    known = next((s for s in [event, *siblings] if s.href), None)
     with _client(calendar) as client:
         remote = client.calendar(url=calendar.source_url)
         # increase_seqno=False: SEQUENCE is ours (bumped once per change we make).
-        if event.href:
-            obj = CalDAVEvent(client=client, url=event.href, data=data, parent=remote)
-            if event.etag:
-                obj.props["{DAV:}getetag"] = event.etag
+        if known is not None:
+            obj = CalDAVEvent(client=client, url=known.href, data=data, parent=remote)
+            if known.etag:
+                obj.props["{DAV:}getetag"] = known.etag
             obj.save(increase_seqno=False, precondition="etag")
         else:
             obj = remote.add_event(data, increase_seqno=False)

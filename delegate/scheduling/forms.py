@@ -114,6 +114,16 @@ class EventForm(forms.Form):
     is_busy = forms.BooleanField(label=_("Busy"), required=False, initial=True)
 
 
+class OccurrenceForm(forms.Form):
+    summary = forms.CharField(label=_("Title"), max_length=500)
+    starts_at = forms.DateTimeField(
+        label=_("Starts"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    ends_at = forms.DateTimeField(
+        label=_("Ends"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+
+
 class EventTypeForm(forms.ModelForm):
     hours = forms.CharField(
         label=_("Working hours"),

@@ -110,6 +110,10 @@ class Event(UUIDModel):
     organizer = models.EmailField(blank=True)
     attendees = models.JSONField(default=list, blank=True)  # [{"email", "name", "partstat"}]
     sequence = models.PositiveIntegerField(default=0)
+    # An appointment an assistant booked from a task (its invitations go to attendees).
+    task = models.ForeignKey(
+        "tasks.Task", on_delete=models.SET_NULL, null=True, blank=True, related_name="appointments"
+    )
     # Window the event (all its occurrences) can touch, for range queries; null = open.
     range_start = models.DateTimeField()
     range_end = models.DateTimeField(null=True, blank=True)

@@ -226,7 +226,7 @@ def skip_occurrence(member: Member, event: Event, *, occurrence: dt.datetime) ->
     member.require_same_agency(event)
     if not event.rrule or event.recurrence_id:
         raise ValidationError(_("Only a repeating event has occurrences to skip."))
-    value = _occurrence_value(event, occurrence)
+    value = occurrence_value(event, occurrence)
     with transaction.atomic():
         event = Event.objects.select_for_update().select_related("calendar").get(pk=event.pk)
         overrides = Event.objects.filter(
@@ -276,7 +276,7 @@ def update_event(member: Member, event: Event, **changes: Any) -> Event:
     )
 
 
-def _occurrence_value(event: Event, occurrence: dt.datetime) -> str:
+def occurrence_value(event: Event, occurrence: dt.datetime) -> str:
     """An occurrence's start as stored in EXDATE and RECURRENCE-ID: the date of an
     all-day event, else the time in the event's own zone."""
     zone = event.calendar.zone
@@ -311,7 +311,7 @@ def move_occurrence(
         raise ValidationError(_("Only a repeating event has occurrences to move."))
     if event.is_all_day:
         raise ValidationError(_("Occurrences of all-day events can only be skipped."))
-    value = _occurrence_value(event, occurrence)
+    value = occurrence_value(event, occurrence)
     existing = Event.objects.filter(
         calendar_id=event.calendar_id, uid=event.uid, recurrence_id=value
     ).first()
@@ -706,6 +706,7 @@ def book_appointment(
             location=location,
             organizer=_organizer(),
             attendees=[{"email": a, "name": "", "partstat": "NEEDS-ACTION"} for a in attendees],
+            task=task,
         )
         when = starts_at.astimezone(calendar.zone)
         task_services.post_message(
@@ -727,8 +728,11 @@ def book_appointment(
 def reschedule_appointment(
     member: Member, event: Event, *, starts_at: dt.datetime, ends_at: dt.datetime
 ) -> Event:
-    """Move an appointment; attendees get the updated REQUEST (same UID, SEQUENCE + 1)."""
+    """Move an appointment; attendees get the updated REQUEST (same UID, SEQUENCE + 1)
+    and its task a note."""
     member.require_same_agency(event)
+    if event.status == Event.Status.CANCELLED:
+        raise ValidationError(_("This appointment was cancelled."))
     zone = event.calendar.zone
     with transaction.atomic():
         event = save_event(
@@ -739,20 +743,45 @@ def reschedule_appointment(
             starts_at=starts_at.astimezone(zone),
             ends_at=ends_at.astimezone(zone),
         )
+        _note_on_task(
+            member,
+            event,
+            _("Appointment moved: %(summary)s, now %(when)s (%(zone)s)"),
+        )
         _invite_on_commit(event, "REQUEST")
     return event
 
 
 def cancel_appointment(member: Member, event: Event) -> Event:
-    """Cancel an appointment; attendees get a CANCEL their calendar app applies."""
+    """Cancel an appointment; attendees get a CANCEL their calendar app applies, its
+    task a note. Cancelling again changes nothing."""
     member.require_same_agency(event)
     with transaction.atomic():
+        event = Event.objects.select_for_update().select_related("calendar").get(pk=event.pk)
+        if event.status == Event.Status.CANCELLED:
+            return event
         event.status = Event.Status.CANCELLED
         event.sequence += 1
         event.save(update_fields=["status", "sequence", "updated_at"])
         push_on_commit(event.calendar, event)
+        _note_on_task(member, event, _("Appointment cancelled: %(summary)s, %(when)s (%(zone)s)"))
         _invite_on_commit(event, "CANCEL")
     return event
+
+
+def _note_on_task(member: Member, event: Event, text: str) -> None:
+    from delegate.tasks import services as task_services
+
+    if event.task is None:
+        return
+    zone = event.calendar.zone
+    when = event.starts_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    task_services.post_message(
+        member,
+        event.task,
+        is_internal=True,
+        text=text % {"summary": event.summary, "when": when, "zone": zone.key},
+    )
 
 
 def _organizer() -> str:

@@ -17,6 +17,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from delegate.agencies.models import Member
 from delegate.scheduling import ical, sms
 from delegate.scheduling.models import Booking, BookingNotice, Event, InvitationDelivery
 
@@ -107,6 +108,74 @@ def _send(booking: Booking, kind: str) -> None:
         method = "CANCEL" if kind == BookingNotice.Kind.CANCELLED else "REQUEST"
         attach_ics(email, invitation_ics(booking.event, method=method), method)
     email.send(fail_silently=False)
+
+
+def staff_recipients(booking: Booking) -> list[Member]:
+    """Who hears of a visitor's booking: the client's primary assistant, else the
+    backup, else the agency's owners and dispatchers (active members only)."""
+    client = booking.event_type.client
+    for member in (client.primary_assistant, client.backup_assistant):
+        if member is not None and member.is_active:
+            return [member]
+    return list(
+        Member.objects.filter(
+            agency_id=booking.agency_id,
+            is_active=True,
+            role__in=[Member.Role.OWNER, Member.Role.DISPATCHER],
+        ).select_related("user")
+    )
+
+
+def send_staff_notice(booking_id: str, kind: str, sequence: int) -> bool:
+    """Tell the client's assistant that a visitor booked, moved or cancelled on the
+    public page; once per (kind, sequence), recorded like the visitor's emails."""
+    booking = _current(booking_id, sequence)
+    if booking is None:
+        return False
+    members = staff_recipients(booking)
+    if not members:
+        return False
+    try:
+        with transaction.atomic():
+            BookingNotice.objects.create(
+                agency_id=booking.agency_id,
+                booking=booking,
+                kind=kind,
+                channel=BookingNotice.Channel.STAFF,
+                sequence=sequence,
+                recipient=", ".join(m.user.email for m in members)[:254],
+            )
+            for member in members:
+                _send_staff(booking, kind, member)
+    except IntegrityError:
+        return False
+    return True
+
+
+def _send_staff(booking: Booking, kind: str, member: Member) -> None:
+    event_type = booking.event_type
+    zone = ZoneInfo(event_type.time_zone)
+    link = settings.SITE_URL + reverse("scheduling:event_type", args=[event_type.pk])
+    with translation.override(member.user.language), timezone.override(zone):
+        context = {
+            "booking": booking,
+            "event_type": event_type,
+            "client": event_type.client,
+            "starts": booking.starts_at.astimezone(zone),
+            "ends": booking.ends_at.astimezone(zone),
+            "time_zone": zone.key,
+            "kind": kind,
+            "link": link,
+        }
+        subject = render_to_string("scheduling/email/staff_booking_subject.txt", context)
+        body = render_to_string("scheduling/email/staff_booking.txt", context)
+    EmailMessage(
+        subject=" ".join(subject.split()),
+        body=body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[member.user.email],
+        headers=HEADERS,
+    ).send(fail_silently=False)
 
 
 def send_due_reminders(now: dt.datetime | None = None) -> int:

@@ -288,6 +288,7 @@ class BookingNotice(models.Model):
     class Channel(models.TextChoices):
         EMAIL = "email"
         SMS = "sms"
+        STAFF = "staff"  # the client's assistant, told of a visitor's booking or change
 
     agency = models.ForeignKey(Agency, on_delete=models.CASCADE)
     booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="notices")

@@ -137,7 +137,7 @@ def booking_form(request: HttpRequest, slug: str) -> HttpResponse:
         )
         try:
             booking = services.book(
-                event_type, starts_at=form.cleaned_data["start"], visitor=visitor
+                event_type, starts_at=form.cleaned_data["start"], visitor=visitor, by_visitor=True
             )
         except services.SlotUnavailable:
             context.update(_week(request, event_type, zone), taken=True, zones=zones())
@@ -171,14 +171,14 @@ def manage_booking(request: HttpRequest, token: str) -> HttpResponse:
         }
         if request.method == "POST" and booking.status == Booking.Status.CONFIRMED:
             if request.POST.get("action") == "cancel":
-                booking = services.cancel_booking(booking)
+                booking = services.cancel_booking(booking, by_visitor=True)
                 context["cancelled"] = True
             elif request.POST.get("start"):
                 start = _parse_start(request.POST["start"])
                 try:
                     if start is None or start.tzinfo is None:
                         raise services.SlotUnavailable
-                    booking = services.reschedule_booking(booking, starts_at=start)
+                    booking = services.reschedule_booking(booking, starts_at=start, by_visitor=True)
                     context["rescheduled"] = True
                 except services.SlotUnavailable:
                     context["taken"] = True

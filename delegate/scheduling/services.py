@@ -506,10 +506,12 @@ def book(
     starts_at: dt.datetime,
     visitor: Visitor,
     now: dt.datetime | None = None,
+    by_visitor: bool = False,
 ) -> Booking:
     """Book ``starts_at`` for a visitor of the public page: one booking per slot, however
     many visitors race for it (the losers get :class:`SlotUnavailable`). Puts the event
-    into the target calendar and sends the confirmation with an .ics on commit."""
+    into the target calendar and sends the confirmation with an .ics on commit;
+    ``by_visitor`` (the public page) also tells the client's assistant."""
     if not event_type.is_active:
         raise SlotUnavailable
     phone = ""
@@ -539,7 +541,7 @@ def book(
             raise SlotUnavailable from None
         booking.event = _booking_event(event_type, booking)
         booking.save(update_fields=["event"])
-        _notify_on_commit(booking, "confirmed")
+        _notify_on_commit(booking, "confirmed", notify_staff=by_visitor)
     return booking
 
 
@@ -563,9 +565,14 @@ def _booking_event(event_type: EventType, booking: Booking) -> Event:
 
 
 def reschedule_booking(
-    booking: Booking, *, starts_at: dt.datetime, now: dt.datetime | None = None
+    booking: Booking,
+    *,
+    starts_at: dt.datetime,
+    now: dt.datetime | None = None,
+    by_visitor: bool = False,
 ) -> Booking:
-    """Move a confirmed booking (through its signed link) to another free slot."""
+    """Move a confirmed booking to another free slot (``by_visitor``: through its signed
+    link, and the client's assistant is told)."""
     event_type = booking.event_type
     starts_at = starts_at.astimezone(dt.UTC)
     with transaction.atomic():
@@ -583,11 +590,13 @@ def reschedule_booking(
             raise SlotUnavailable from None
         booking.event = _booking_event(event_type, booking)
         booking.save(update_fields=["event"])
-        _notify_on_commit(booking, "rescheduled")
+        _notify_on_commit(booking, "rescheduled", notify_staff=by_visitor)
     return booking
 
 
-def cancel_booking(booking: Booking) -> Booking:
+def cancel_booking(booking: Booking, *, by_visitor: bool = False) -> Booking:
+    """Cancel a booking (``by_visitor``: through its signed link, and the client's
+    assistant is told); cancelling again changes nothing."""
     with transaction.atomic():
         booking = Booking.objects.select_for_update().get(pk=booking.pk)
         if booking.status == Booking.Status.CANCELLED:
@@ -601,15 +610,17 @@ def cancel_booking(booking: Booking) -> Booking:
             )
             event = Event.objects.select_related("calendar").get(pk=booking.event_id)
             push_on_commit(event.calendar, event)
-        _notify_on_commit(booking, "cancelled")
+        _notify_on_commit(booking, "cancelled", notify_staff=by_visitor)
     return booking
 
 
-def _notify_on_commit(booking: Booking, kind: str) -> None:
-    from delegate.scheduling.jobs import send_booking_notice
+def _notify_on_commit(booking: Booking, kind: str, *, notify_staff: bool = False) -> None:
+    from delegate.scheduling.jobs import send_booking_notice, send_staff_booking_notice
 
     booking_id, sequence = str(booking.pk), booking.sequence
     transaction.on_commit(lambda: send_booking_notice.enqueue(booking_id, kind, sequence))
+    if notify_staff:
+        transaction.on_commit(lambda: send_staff_booking_notice.enqueue(booking_id, kind, sequence))
 
 
 TOKEN_SALT = "delegate.scheduling.booking"

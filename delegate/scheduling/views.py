@@ -40,6 +40,7 @@ from delegate.scheduling.models import Calendar, EventType
 from delegate.scheduling.recurrence import occurrences
 
 UPCOMING_DAYS = 14
+RECENT_BOOKINGS = 20
 
 
 def _acting(request: HttpRequest) -> Member:
@@ -370,7 +371,17 @@ def _event_type_form(
     return render(
         request,
         "scheduling/event_type_form.html",
-        {"form": form, "client": client, "event_type": instance},
+        {
+            "form": form,
+            "client": client,
+            "event_type": instance,
+            # what visitors did lately: the booking page's activity
+            "bookings": (
+                instance.bookings.order_by("-created_at")[:RECENT_BOOKINGS]
+                if instance is not None
+                else []
+            ),
+        },
         status=400 if form.errors else 200,
     )
 

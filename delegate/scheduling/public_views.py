@@ -14,7 +14,7 @@ from django.shortcuts import render
 from django.utils import timezone, translation
 from django.views.decorators.http import require_GET, require_http_methods
 
-from delegate.scheduling import services, sms
+from delegate.scheduling import ratelimit, services, sms
 from delegate.scheduling.forms import VisitorForm, known_zones, valid_zone
 from delegate.scheduling.models import Booking, Calendar, EventType
 
@@ -96,10 +96,28 @@ def booking_page(request: HttpRequest, slug: str) -> HttpResponse:
         return render(request, template, context)
 
 
+def _too_many(request: HttpRequest, event_type: EventType, language: str) -> HttpResponse:
+    with translation.override(language):
+        response = render(
+            request,
+            "scheduling/public/too_many.html",
+            {
+                "event_type": event_type,
+                "lang": language,
+                "minutes": -(-ratelimit.retry_after() // 60),
+            },
+            status=429,
+        )
+    response["Retry-After"] = str(ratelimit.retry_after())
+    return response
+
+
 @require_http_methods(["GET", "POST"])
 def booking_form(request: HttpRequest, slug: str) -> HttpResponse:
     event_type = _event_type(slug)
     language = _language(request, event_type.client.language)
+    if request.method == "POST" and not ratelimit.allow(request, event_type.slug):
+        return _too_many(request, event_type, language)
     data = request.POST if request.method == "POST" else request.GET
     zone = ZoneInfo(valid_zone(data.get("tz"), event_type.time_zone))
     with translation.override(language), timezone.override(zone):
@@ -161,6 +179,8 @@ def manage_booking(request: HttpRequest, token: str) -> HttpResponse:
     language = request.GET.get("lang") or booking.language
     status = 200
     language = language if language in {"de", "en"} else "de"
+    if request.method == "POST" and not ratelimit.allow(request, event_type.slug):
+        return _too_many(request, event_type, language)
     with translation.override(language), timezone.override(zone):
         context: dict[str, Any] = {
             "booking": booking,

@@ -81,6 +81,13 @@ class VisitorForm(forms.Form):
 
 
 class CalendarForm(forms.ModelForm):
+    password = forms.CharField(
+        label=_("password"),
+        max_length=200,
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+    )
+
     class Meta:
         model = Calendar
         fields = [

@@ -50,7 +50,8 @@ class Calendar(UUIDModel):
     # ICS: the feed URL; CalDAV: the collection URL.
     source_url = models.URLField(_("source URL"), max_length=500, blank=True)
     username = models.CharField(_("user name"), max_length=200, blank=True)
-    password = models.CharField(_("password"), max_length=200, blank=True)
+    # Encrypted (``delegate.scheduling.crypto``): use set_password / get_password.
+    password = models.CharField(_("password"), max_length=1000, blank=True)
     refresh_minutes = models.PositiveIntegerField(
         _("refresh every (minutes)"), default=60, validators=[MinValueValidator(5)]
     )
@@ -81,6 +82,16 @@ class Calendar(UUIDModel):
     @property
     def is_writable(self) -> bool:
         return self.source != self.Source.ICS
+
+    def set_password(self, plain: str) -> None:
+        from delegate.scheduling.crypto import encrypt
+
+        self.password = encrypt(plain)
+
+    def get_password(self) -> str:
+        from delegate.scheduling.crypto import decrypt
+
+        return decrypt(self.password)
 
 
 class Event(UUIDModel):

@@ -32,6 +32,8 @@ from delegate.scheduling.slots import Rules, free_slots
 
 # --- calendars and events ----------------------------------------------------------------
 
+PASSWORD_MAX_LENGTH = 200  # plain; stored encrypted, which takes more room
+
 
 def create_calendar(
     member: Member,
@@ -68,9 +70,11 @@ def create_calendar(
         source=source,
         source_url=source_url,
         username=username,
-        password=password,
         refresh_minutes=refresh_minutes,
     )
+    if len(password) > PASSWORD_MAX_LENGTH:
+        raise ValidationError({"password": [_("The password is too long.")]})
+    calendar.set_password(password)
     calendar.full_clean()
     calendar.save()
     return calendar

@@ -25,7 +25,7 @@ from delegate.billing.models import Invoice, InvoiceLine, Issuer
 from delegate.clients.models import Client, ClientTeamMember, Contact
 from delegate.intake.models import InboundMessage
 from delegate.routing.models import RebalanceProposal
-from delegate.scheduling.models import Calendar, Event, EventType
+from delegate.scheduling.models import Booking, Calendar, Event, EventType
 from delegate.tasks.models import Attachment, Category, Message, Task, TaskEvent
 from delegate.timetracking.models import TimeEntry
 
@@ -281,6 +281,19 @@ def access_event_type(member: Member, event_type_id: Any, *, write: bool = False
         )
     except EventType.DoesNotExist:
         raise Http404("No such booking page") from None
+
+
+def access_booking(member: Member, booking_id: Any, *, write: bool = False) -> Booking:
+    """Bookings on the booking pages of the clients the member sees; whoever sees one
+    may cancel or move it."""
+    try:
+        return Booking.objects.select_related("event_type__client", "event_type__agency").get(
+            pk=_uuid(booking_id),
+            agency_id=member.agency_id,
+            event_type__client__in=clients_visible_to(member),
+        )
+    except Booking.DoesNotExist:
+        raise Http404("No such booking") from None
 
 
 def access_time_entry(member: Member, entry_id: Any, *, write: bool = False) -> TimeEntry:

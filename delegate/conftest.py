@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 
 @pytest.fixture(autouse=True)
 def _isolated_media(settings: pytest.FixtureRequest, tmp_path: Path) -> None:
+    from django.core.cache import cache
+
+    cache.clear()  # rate-limit counters (booking pages) must not carry over between tests
     settings.MEDIA_ROOT = tmp_path / "media"  # type: ignore[attr-defined]
     # Tests read English by default; tests about German ask for it explicitly.
     settings.LANGUAGE_CODE = "en"  # type: ignore[attr-defined]

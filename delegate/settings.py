@@ -248,6 +248,15 @@ HOUSEKEEPING_KEEP_DAYS = env_int("HOUSEKEEPING_KEEP_DAYS", 14, minimum=1)
 TRIAGE_CHECK_BELOW_PERCENT = env_int("TRIAGE_CHECK_BELOW_PERCENT", 60, minimum=0)
 # --- calendars ------------------------------------------------------------------------
 CALENDAR_SYNC_ALLOW_PRIVATE_HOSTS = env_bool("CALENDAR_SYNC_ALLOW_PRIVATE_HOSTS", False)
+# Booking, moving or cancelling on public booking pages (POSTs) within the window: per
+# client address, and per booking page (all addresses together). Counted in the cache,
+# so shared by all web processes only with REDIS_URL.
+BOOKING_RATE_WINDOW_SECONDS = env_int("BOOKING_RATE_WINDOW_SECONDS", 600, minimum=1)
+BOOKING_RATE_PER_IP = env_int("BOOKING_RATE_PER_IP", 10, minimum=1)
+BOOKING_RATE_PER_PAGE = env_int("BOOKING_RATE_PER_PAGE", 120, minimum=1)
+# Key for encrypting stored calendar passwords (CalDAV); empty: derived from SECRET_KEY.
+# Changing it (or SECRET_KEY when it is empty) makes stored passwords unreadable.
+CALENDAR_SECRET_KEY = env_str("CALENDAR_SECRET_KEY", "")
 
 # --- cache ----------------------------------------------------------------------------
 _redis_url = env_str("REDIS_URL", "")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from ninja import NinjaAPI
 
 from delegate.api.errors import install_handlers
-from delegate.api.routers import clients, invoices, members, tasks
+from delegate.api.routers import bookings, calendars, clients, invoices, members, tasks
 
 DESCRIPTION = """
 **Authentication.** Send `Authorization: Bearer <token>`. Keys belong to an agency and
@@ -48,3 +48,5 @@ api.add_router("", tasks.router)
 api.add_router("", clients.router)
 api.add_router("", members.router)
 api.add_router("", invoices.router)
+api.add_router("", calendars.router)
+api.add_router("", bookings.router)

@@ -6,6 +6,7 @@ import zoneinfo
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from delegate.scheduling.models import Calendar, EventType
@@ -28,9 +29,25 @@ class VisitorForm(forms.Form):
     tz = forms.CharField(widget=forms.HiddenInput, required=False)
     name = forms.CharField(label=_("Your name"), max_length=200)
     email = forms.EmailField(label=_("Your email"))
+    phone = forms.CharField(
+        label=_("Your mobile number (optional)"),
+        max_length=32,
+        required=False,
+        help_text=_("For a reminder by SMS before the appointment."),
+    )
 
-    def __init__(self, *args: Any, questions: list[str] = (), **kwargs: Any) -> None:  # type: ignore[assignment]
+    def __init__(
+        self,
+        *args: Any,
+        questions: list[str] = (),  # type: ignore[assignment]
+        ask_phone: bool = False,
+        phone_region: str = "DE",
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self.phone_region = phone_region
+        if not ask_phone:
+            del self.fields["phone"]
         self.questions = list(questions)
         for index, question in enumerate(self.questions):
             self.fields[f"q{index}"] = forms.CharField(
@@ -46,11 +63,31 @@ class VisitorForm(forms.Form):
             raise forms.ValidationError(_("Please choose a time again."))
         return value
 
+    def clean_phone(self) -> str:
+        from delegate.clients.services import normalize_phone
+
+        value: str = self.cleaned_data["phone"].strip()
+        if not value:
+            return ""
+        try:
+            return normalize_phone(value, region=self.phone_region)
+        except ValidationError:
+            raise forms.ValidationError(
+                _("Please enter a mobile number, e.g. +49 151 23456789.")
+            ) from None
+
     def answers(self) -> dict[str, str]:
         return {q: self.cleaned_data.get(f"q{i}", "") for i, q in enumerate(self.questions)}
 
 
 class CalendarForm(forms.ModelForm):
+    password = forms.CharField(
+        label=_("password"),
+        max_length=200,
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+    )
+
     class Meta:
         model = Calendar
         fields = [
@@ -82,6 +119,16 @@ class EventForm(forms.Form):
     )
     location = forms.CharField(label=_("Location"), required=False, max_length=500)
     is_busy = forms.BooleanField(label=_("Busy"), required=False, initial=True)
+
+
+class OccurrenceForm(forms.Form):
+    summary = forms.CharField(label=_("Title"), max_length=500)
+    starts_at = forms.DateTimeField(
+        label=_("Starts"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    ends_at = forms.DateTimeField(
+        label=_("Ends"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
 
 
 class EventTypeForm(forms.ModelForm):

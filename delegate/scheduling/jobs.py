@@ -17,6 +17,12 @@ def send_booking_notice(booking_id: str, kind: str, sequence: int) -> bool:
 
 
 @task()
+def send_staff_booking_notice(booking_id: str, kind: str, sequence: int) -> bool:
+    """Tell the client's assistant of a visitor's booking, change or cancellation."""
+    return mail.send_staff_notice(booking_id, kind, sequence)
+
+
+@task()
 def send_invitation(event_id: str, method: str, sequence: int) -> bool:
     """The iTIP email of one version of an appointment; sent once."""
     return mail.send_invitation_once(event_id, method, sequence)

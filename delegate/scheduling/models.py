@@ -50,7 +50,8 @@ class Calendar(UUIDModel):
     # ICS: the feed URL; CalDAV: the collection URL.
     source_url = models.URLField(_("source URL"), max_length=500, blank=True)
     username = models.CharField(_("user name"), max_length=200, blank=True)
-    password = models.CharField(_("password"), max_length=200, blank=True)
+    # Encrypted (``delegate.scheduling.crypto``): use set_password / get_password.
+    password = models.CharField(_("password"), max_length=1000, blank=True)
     refresh_minutes = models.PositiveIntegerField(
         _("refresh every (minutes)"), default=60, validators=[MinValueValidator(5)]
     )
@@ -82,6 +83,16 @@ class Calendar(UUIDModel):
     def is_writable(self) -> bool:
         return self.source != self.Source.ICS
 
+    def set_password(self, plain: str) -> None:
+        from delegate.scheduling.crypto import encrypt
+
+        self.password = encrypt(plain)
+
+    def get_password(self) -> str:
+        from delegate.scheduling.crypto import decrypt
+
+        return decrypt(self.password)
+
 
 class Event(UUIDModel):
     """One VEVENT: a single or recurring event, or an override of one occurrence of a
@@ -110,6 +121,10 @@ class Event(UUIDModel):
     organizer = models.EmailField(blank=True)
     attendees = models.JSONField(default=list, blank=True)  # [{"email", "name", "partstat"}]
     sequence = models.PositiveIntegerField(default=0)
+    # An appointment an assistant booked from a task (its invitations go to attendees).
+    task = models.ForeignKey(
+        "tasks.Task", on_delete=models.SET_NULL, null=True, blank=True, related_name="appointments"
+    )
     # Window the event (all its occurrences) can touch, for range queries; null = open.
     range_start = models.DateTimeField()
     range_end = models.DateTimeField(null=True, blank=True)
@@ -243,6 +258,8 @@ class Booking(UUIDModel):
     status = models.CharField(max_length=12, choices=Status.choices, default="confirmed")
     name = models.CharField(_("name"), max_length=200)
     email = models.EmailField(_("email"))
+    # E.164; empty when the visitor gave none. Reminders go here by SMS too.
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
     answers = models.JSONField(default=dict, blank=True)
     language = models.CharField(max_length=5, default="de")
     time_zone = models.CharField(max_length=64, default="Europe/Berlin")
@@ -268,8 +285,10 @@ class Booking(UUIDModel):
 
 
 class BookingNotice(models.Model):
-    """An email sent about a booking. Inserted in the transaction that sends it: the
-    unique constraint makes a job that runs twice send once."""
+    """A message sent about a booking (email, or an SMS reminder). Inserted in the
+    transaction that sends it: the unique constraint makes a job that runs twice send
+    once. A reminder is kept per version of the booking (``sequence``: a new time gets a
+    new reminder) and per reminder offset."""
 
     class Kind(models.TextChoices):
         CONFIRMED = "confirmed"
@@ -277,16 +296,30 @@ class BookingNotice(models.Model):
         CANCELLED = "cancelled"
         REMINDER = "reminder"
 
+    class Channel(models.TextChoices):
+        EMAIL = "email"
+        SMS = "sms"
+        STAFF = "staff"  # the client's assistant, told of a visitor's booking or change
+
     agency = models.ForeignKey(Agency, on_delete=models.CASCADE)
     booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="notices")
     kind = models.CharField(max_length=12, choices=Kind.choices)
+    channel = models.CharField(max_length=8, choices=Channel.choices, default="email")
     sequence = models.PositiveIntegerField()
+    # Reminders: minutes before the start they were due; 0 for the other kinds.
+    offset_minutes = models.PositiveIntegerField(default=0)
+    recipient = models.CharField(max_length=254, blank=True)
+    # SMS: the provider's message id and the status it answered ("queued", "failed" …).
+    provider_id = models.CharField(max_length=100, blank=True)
+    status = models.CharField(max_length=30, blank=True)
+    error = models.TextField(blank=True)
     sent_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["booking", "kind", "sequence"], name="uniq_booking_notice"
+                fields=["booking", "kind", "channel", "sequence", "offset_minutes"],
+                name="uniq_booking_notice",
             )
         ]
 

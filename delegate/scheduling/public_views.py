@@ -14,7 +14,7 @@ from django.shortcuts import render
 from django.utils import timezone, translation
 from django.views.decorators.http import require_GET, require_http_methods
 
-from delegate.scheduling import services
+from delegate.scheduling import ratelimit, services, sms
 from delegate.scheduling.forms import VisitorForm, known_zones, valid_zone
 from delegate.scheduling.models import Booking, Calendar, EventType
 
@@ -28,7 +28,7 @@ def zones() -> list[str]:
 
 def _event_type(slug: str) -> EventType:
     event_type = (
-        EventType.objects.select_related("client", "target_calendar")
+        EventType.objects.select_related("client", "target_calendar", "agency")
         .filter(slug=slug, is_active=True)
         .first()
     )
@@ -96,10 +96,28 @@ def booking_page(request: HttpRequest, slug: str) -> HttpResponse:
         return render(request, template, context)
 
 
+def _too_many(request: HttpRequest, event_type: EventType, language: str) -> HttpResponse:
+    with translation.override(language):
+        response = render(
+            request,
+            "scheduling/public/too_many.html",
+            {
+                "event_type": event_type,
+                "lang": language,
+                "minutes": -(-ratelimit.retry_after() // 60),
+            },
+            status=429,
+        )
+    response["Retry-After"] = str(ratelimit.retry_after())
+    return response
+
+
 @require_http_methods(["GET", "POST"])
 def booking_form(request: HttpRequest, slug: str) -> HttpResponse:
     event_type = _event_type(slug)
     language = _language(request, event_type.client.language)
+    if request.method == "POST" and not ratelimit.allow(request, event_type.slug):
+        return _too_many(request, event_type, language)
     data = request.POST if request.method == "POST" else request.GET
     zone = ZoneInfo(valid_zone(data.get("tz"), event_type.time_zone))
     with translation.override(language), timezone.override(zone):
@@ -107,6 +125,8 @@ def booking_form(request: HttpRequest, slug: str) -> HttpResponse:
             data if request.method == "POST" else None,
             initial={"start": data.get("start"), "tz": zone.key},
             questions=event_type.questions,
+            ask_phone=bool(sms.sender_for(event_type.agency)),
+            phone_region=event_type.agency.country,
         )
         context: dict[str, Any] = {
             "event_type": event_type,
@@ -128,13 +148,14 @@ def booking_form(request: HttpRequest, slug: str) -> HttpResponse:
         visitor = services.Visitor(
             name=form.cleaned_data["name"],
             email=form.cleaned_data["email"],
+            phone=form.cleaned_data.get("phone", ""),
             answers=form.answers(),
             language=language,
             time_zone=zone.key,
         )
         try:
             booking = services.book(
-                event_type, starts_at=form.cleaned_data["start"], visitor=visitor
+                event_type, starts_at=form.cleaned_data["start"], visitor=visitor, by_visitor=True
             )
         except services.SlotUnavailable:
             context.update(_week(request, event_type, zone), taken=True, zones=zones())
@@ -158,6 +179,8 @@ def manage_booking(request: HttpRequest, token: str) -> HttpResponse:
     language = request.GET.get("lang") or booking.language
     status = 200
     language = language if language in {"de", "en"} else "de"
+    if request.method == "POST" and not ratelimit.allow(request, event_type.slug):
+        return _too_many(request, event_type, language)
     with translation.override(language), timezone.override(zone):
         context: dict[str, Any] = {
             "booking": booking,
@@ -168,14 +191,14 @@ def manage_booking(request: HttpRequest, token: str) -> HttpResponse:
         }
         if request.method == "POST" and booking.status == Booking.Status.CONFIRMED:
             if request.POST.get("action") == "cancel":
-                booking = services.cancel_booking(booking)
+                booking = services.cancel_booking(booking, by_visitor=True)
                 context["cancelled"] = True
             elif request.POST.get("start"):
                 start = _parse_start(request.POST["start"])
                 try:
                     if start is None or start.tzinfo is None:
                         raise services.SlotUnavailable
-                    booking = services.reschedule_booking(booking, starts_at=start)
+                    booking = services.reschedule_booking(booking, starts_at=start, by_visitor=True)
                     context["rescheduled"] = True
                 except services.SlotUnavailable:
                     context["taken"] = True

@@ -32,6 +32,8 @@ from delegate.scheduling.slots import Rules, free_slots
 
 # --- calendars and events ----------------------------------------------------------------
 
+PASSWORD_MAX_LENGTH = 200  # plain; stored encrypted, which takes more room
+
 
 def create_calendar(
     member: Member,
@@ -68,9 +70,11 @@ def create_calendar(
         source=source,
         source_url=source_url,
         username=username,
-        password=password,
         refresh_minutes=refresh_minutes,
     )
+    if len(password) > PASSWORD_MAX_LENGTH:
+        raise ValidationError({"password": [_("The password is too long.")]})
+    calendar.set_password(password)
     calendar.full_clean()
     calendar.save()
     return calendar
@@ -93,6 +97,8 @@ def save_event(
     attendees, organizer, is_busy, status. ``member`` None is the system (sync, bookings)."""
     if member is not None:
         member.require_same_agency(calendar)
+        if not calendar.is_writable:
+            raise ValidationError(_("This calendar mirrors a feed and is read-only."))
     zone = calendar.zone
     fields = dict(values, summary=summary)
     if isinstance(starts_at, dt.datetime):
@@ -190,12 +196,20 @@ def set_range(event: Event, zone: ZoneInfo) -> None:
 
 
 def delete_event(member: Member, event: Event) -> None:
-    """Delete an event (with the overrides of its occurrences); on a CalDAV calendar
-    the server's object goes too, after commit."""
+    """Delete an event with the overrides of its occurrences; on a CalDAV calendar the
+    server's object goes too, after commit. An override (one moved occurrence) is not
+    deleted alone: that occurrence is cancelled on its master instead."""
     from delegate.scheduling.jobs import delete_remote_object
+    from delegate.scheduling.models import parse_when
 
     member.require_same_agency(event)
     calendar = event.calendar
+    if event.recurrence_id:
+        master = Event.objects.filter(calendar=calendar, uid=event.uid, recurrence_id="").first()
+        if master is not None and master.rrule:
+            occurrence = ical._aware(parse_when(event.recurrence_id), calendar.zone)
+            skip_occurrence(member, master, occurrence=occurrence)
+            return
     with transaction.atomic():
         Event.objects.filter(calendar=calendar, uid=event.uid).delete()
         if calendar.source == Calendar.Source.CALDAV and event.href:
@@ -203,25 +217,127 @@ def delete_event(member: Member, event: Event) -> None:
             transaction.on_commit(lambda: delete_remote_object.enqueue(calendar_id, href))
 
 
+def events_touching(calendar: Calendar, *, start: dt.datetime, end: dt.datetime) -> Any:
+    """The stored events of ``calendar`` that can have an occurrence in ``[start, end)``."""
+    return calendar.events.filter(range_start__lt=end).filter(
+        Q(range_end__isnull=True) | Q(range_end__gt=start)
+    )
+
+
 def skip_occurrence(member: Member, event: Event, *, occurrence: dt.datetime) -> Event:
-    """Leave out one occurrence of a recurring event (an EXDATE; calendar apps get the
-    new version with SEQUENCE + 1)."""
+    """Cancel one occurrence of a recurring event (an EXDATE; calendar apps get the new
+    version with SEQUENCE + 1). An override of that occurrence (it was moved) goes too."""
     member.require_same_agency(event)
     if not event.rrule or event.recurrence_id:
         raise ValidationError(_("Only a repeating event has occurrences to skip."))
-    zone = event.calendar.zone
-    if event.is_all_day:
-        value = occurrence.astimezone(zone).date().isoformat()
-    else:
-        value = occurrence.astimezone(ZoneInfo(event.tzid) if event.tzid else zone).isoformat()
+    value = occurrence_value(event, occurrence)
     with transaction.atomic():
-        event = Event.objects.select_for_update().get(pk=event.pk)
-        if value not in event.exdates:
-            event.exdates = [*event.exdates, value]
+        event = Event.objects.select_for_update().select_related("calendar").get(pk=event.pk)
+        overrides = Event.objects.filter(
+            calendar_id=event.calendar_id, uid=event.uid, recurrence_id=value
+        )
+        if value not in event.exdates or overrides.exists():
+            overrides.delete()
+            event.exdates = [*event.exdates, value] if value not in event.exdates else event.exdates
             event.sequence += 1
             event.save(update_fields=["exdates", "sequence", "updated_at"])
             push_on_commit(event.calendar, event)
     return event
+
+
+EDITABLE_FIELDS = (
+    "description", "location", "rrule", "exdates", "is_busy", "status", "attendees", "organizer",
+)  # fmt: skip
+
+
+def _local_times(event: Event) -> tuple[dt.datetime | dt.date, dt.datetime | dt.date]:
+    """The event's start and end as ``save_event`` takes them: dates for all-day events,
+    times in the event's own zone otherwise."""
+    zone = event.calendar.zone
+    if event.is_all_day:
+        return event.starts_at.astimezone(zone).date(), event.ends_at.astimezone(zone).date()
+    event_zone = ZoneInfo(event.tzid) if event.tzid else zone
+    return event.starts_at.astimezone(event_zone), event.ends_at.astimezone(event_zone)
+
+
+def update_event(member: Member, event: Event, **changes: Any) -> Event:
+    """Change an event (a master, a single event or an override): ``changes`` holds the
+    fields to set (summary, starts_at/ends_at as ``save_event`` takes them, and any of
+    ``EDITABLE_FIELDS``); the rest stay. SEQUENCE goes up, attendees' calendar apps and a
+    CalDAV server get the new version."""
+    member.require_same_agency(event)
+    unknown = set(changes) - {"summary", "starts_at", "ends_at", *EDITABLE_FIELDS}
+    if unknown:
+        raise ValueError(f"not editable: {sorted(unknown)}")
+    start, end = _local_times(event)
+    values: dict[str, Any] = {name: getattr(event, name) for name in EDITABLE_FIELDS}
+    values.update(summary=event.summary, starts_at=start, ends_at=end)
+    values.update(changes)
+    if event.recurrence_id:
+        values.pop("rrule")  # an override is one occurrence
+    return save_event(
+        member, event.calendar, uid=event.uid, recurrence_id=event.recurrence_id, **values
+    )
+
+
+def occurrence_value(event: Event, occurrence: dt.datetime) -> str:
+    """An occurrence's start as stored in EXDATE and RECURRENCE-ID: the date of an
+    all-day event, else the time in the event's own zone."""
+    zone = event.calendar.zone
+    if event.is_all_day:
+        return occurrence.astimezone(zone).date().isoformat()
+    return occurrence.astimezone(ZoneInfo(event.tzid) if event.tzid else zone).isoformat()
+
+
+def _is_occurrence(event: Event, occurrence: dt.datetime) -> bool:
+    from delegate.scheduling.recurrence import occurrences
+
+    zone = event.calendar.zone
+    moment = int(occurrence.timestamp())
+    found = occurrences([event.spec(zone)], zone=zone, start=moment, end=moment + 1)
+    return any(o.start == moment for o in found)
+
+
+def move_occurrence(
+    member: Member,
+    event: Event,
+    *,
+    occurrence: dt.datetime,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    summary: str | None = None,
+) -> Event:
+    """Move one occurrence (starting at ``occurrence``) of a recurring event: an override
+    with RECURRENCE-ID set to it; the other occurrences stay. Moving it again changes
+    the same override."""
+    member.require_same_agency(event)
+    if not event.rrule or event.recurrence_id:
+        raise ValidationError(_("Only a repeating event has occurrences to move."))
+    if event.is_all_day:
+        raise ValidationError(_("Occurrences of all-day events can only be skipped."))
+    value = occurrence_value(event, occurrence)
+    existing = Event.objects.filter(
+        calendar_id=event.calendar_id, uid=event.uid, recurrence_id=value
+    ).first()
+    if existing is None and not _is_occurrence(event, occurrence):
+        raise ValidationError(_("The event does not take place at that time."))
+    zone = ZoneInfo(event.tzid) if event.tzid else event.calendar.zone
+    return save_event(
+        member,
+        event.calendar,
+        summary=event.summary if summary is None else summary,
+        starts_at=starts_at.astimezone(zone),
+        ends_at=ends_at.astimezone(zone),
+        uid=event.uid,
+        recurrence_id=value,
+        description=event.description,
+        location=event.location,
+        is_busy=event.is_busy,
+        attendees=event.attendees,
+        organizer=event.organizer,
+        status=Event.Status.CONFIRMED,
+        sequence=(existing.sequence if existing else event.sequence) + 1,
+    )
 
 
 def busy_intervals(calendars: Iterable[Calendar], *, start: int, end: int) -> list[Interval]:
@@ -360,6 +476,7 @@ class Visitor:
     answers: dict[str, str]
     language: str = "de"
     time_zone: str = "Europe/Berlin"
+    phone: str = ""  # for SMS reminders; normalised to E.164 when booking
 
 
 def _lock_and_check(
@@ -393,12 +510,19 @@ def book(
     starts_at: dt.datetime,
     visitor: Visitor,
     now: dt.datetime | None = None,
+    by_visitor: bool = False,
 ) -> Booking:
     """Book ``starts_at`` for a visitor of the public page: one booking per slot, however
     many visitors race for it (the losers get :class:`SlotUnavailable`). Puts the event
-    into the target calendar and sends the confirmation with an .ics on commit."""
+    into the target calendar and sends the confirmation with an .ics on commit;
+    ``by_visitor`` (the public page) also tells the client's assistant."""
     if not event_type.is_active:
         raise SlotUnavailable
+    phone = ""
+    if visitor.phone.strip():
+        from delegate.clients.services import normalize_phone
+
+        phone = normalize_phone(visitor.phone, region=event_type.agency.country)
     starts_at = starts_at.astimezone(dt.UTC)
     ends_at = starts_at + dt.timedelta(minutes=event_type.duration_minutes)
     with transaction.atomic():
@@ -412,6 +536,7 @@ def book(
                     ends_at=ends_at,
                     name=visitor.name,
                     email=visitor.email,
+                    phone=phone,
                     answers=visitor.answers,
                     language=visitor.language,
                     time_zone=visitor.time_zone,
@@ -420,7 +545,7 @@ def book(
             raise SlotUnavailable from None
         booking.event = _booking_event(event_type, booking)
         booking.save(update_fields=["event"])
-        _notify_on_commit(booking, "confirmed")
+        _notify_on_commit(booking, "confirmed", notify_staff=by_visitor)
     return booking
 
 
@@ -444,9 +569,14 @@ def _booking_event(event_type: EventType, booking: Booking) -> Event:
 
 
 def reschedule_booking(
-    booking: Booking, *, starts_at: dt.datetime, now: dt.datetime | None = None
+    booking: Booking,
+    *,
+    starts_at: dt.datetime,
+    now: dt.datetime | None = None,
+    by_visitor: bool = False,
 ) -> Booking:
-    """Move a confirmed booking (through its signed link) to another free slot."""
+    """Move a confirmed booking to another free slot (``by_visitor``: through its signed
+    link, and the client's assistant is told)."""
     event_type = booking.event_type
     starts_at = starts_at.astimezone(dt.UTC)
     with transaction.atomic():
@@ -464,11 +594,13 @@ def reschedule_booking(
             raise SlotUnavailable from None
         booking.event = _booking_event(event_type, booking)
         booking.save(update_fields=["event"])
-        _notify_on_commit(booking, "rescheduled")
+        _notify_on_commit(booking, "rescheduled", notify_staff=by_visitor)
     return booking
 
 
-def cancel_booking(booking: Booking) -> Booking:
+def cancel_booking(booking: Booking, *, by_visitor: bool = False) -> Booking:
+    """Cancel a booking (``by_visitor``: through its signed link, and the client's
+    assistant is told); cancelling again changes nothing."""
     with transaction.atomic():
         booking = Booking.objects.select_for_update().get(pk=booking.pk)
         if booking.status == Booking.Status.CANCELLED:
@@ -482,15 +614,17 @@ def cancel_booking(booking: Booking) -> Booking:
             )
             event = Event.objects.select_related("calendar").get(pk=booking.event_id)
             push_on_commit(event.calendar, event)
-        _notify_on_commit(booking, "cancelled")
+        _notify_on_commit(booking, "cancelled", notify_staff=by_visitor)
     return booking
 
 
-def _notify_on_commit(booking: Booking, kind: str) -> None:
-    from delegate.scheduling.jobs import send_booking_notice
+def _notify_on_commit(booking: Booking, kind: str, *, notify_staff: bool = False) -> None:
+    from delegate.scheduling.jobs import send_booking_notice, send_staff_booking_notice
 
     booking_id, sequence = str(booking.pk), booking.sequence
     transaction.on_commit(lambda: send_booking_notice.enqueue(booking_id, kind, sequence))
+    if notify_staff:
+        transaction.on_commit(lambda: send_staff_booking_notice.enqueue(booking_id, kind, sequence))
 
 
 TOKEN_SALT = "delegate.scheduling.booking"
@@ -587,6 +721,7 @@ def book_appointment(
             location=location,
             organizer=_organizer(),
             attendees=[{"email": a, "name": "", "partstat": "NEEDS-ACTION"} for a in attendees],
+            task=task,
         )
         when = starts_at.astimezone(calendar.zone)
         task_services.post_message(
@@ -608,8 +743,11 @@ def book_appointment(
 def reschedule_appointment(
     member: Member, event: Event, *, starts_at: dt.datetime, ends_at: dt.datetime
 ) -> Event:
-    """Move an appointment; attendees get the updated REQUEST (same UID, SEQUENCE + 1)."""
+    """Move an appointment; attendees get the updated REQUEST (same UID, SEQUENCE + 1)
+    and its task a note."""
     member.require_same_agency(event)
+    if event.status == Event.Status.CANCELLED:
+        raise ValidationError(_("This appointment was cancelled."))
     zone = event.calendar.zone
     with transaction.atomic():
         event = save_event(
@@ -620,20 +758,45 @@ def reschedule_appointment(
             starts_at=starts_at.astimezone(zone),
             ends_at=ends_at.astimezone(zone),
         )
+        _note_on_task(
+            member,
+            event,
+            _("Appointment moved: %(summary)s, now %(when)s (%(zone)s)"),
+        )
         _invite_on_commit(event, "REQUEST")
     return event
 
 
 def cancel_appointment(member: Member, event: Event) -> Event:
-    """Cancel an appointment; attendees get a CANCEL their calendar app applies."""
+    """Cancel an appointment; attendees get a CANCEL their calendar app applies, its
+    task a note. Cancelling again changes nothing."""
     member.require_same_agency(event)
     with transaction.atomic():
+        event = Event.objects.select_for_update().select_related("calendar").get(pk=event.pk)
+        if event.status == Event.Status.CANCELLED:
+            return event
         event.status = Event.Status.CANCELLED
         event.sequence += 1
         event.save(update_fields=["status", "sequence", "updated_at"])
         push_on_commit(event.calendar, event)
+        _note_on_task(member, event, _("Appointment cancelled: %(summary)s, %(when)s (%(zone)s)"))
         _invite_on_commit(event, "CANCEL")
     return event
+
+
+def _note_on_task(member: Member, event: Event, text: str) -> None:
+    from delegate.tasks import services as task_services
+
+    if event.task is None:
+        return
+    zone = event.calendar.zone
+    when = event.starts_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    task_services.post_message(
+        member,
+        event.task,
+        is_internal=True,
+        text=text % {"summary": event.summary, "when": when, "zone": zone.key},
+    )
 
 
 def _organizer() -> str:
@@ -664,10 +827,15 @@ def save_event_type(
     for calendar in [*calendars, instance.target_calendar]:
         if calendar.agency_id != member.agency_id or calendar.client_id != client.pk:
             raise ValidationError(_("Use calendars of this client."))
+    try:
+        parse_hours(working_hours)
+    except (ValueError, TypeError) as exc:
+        raise ValidationError({"working_hours": [_("Write hours like 09:00.")]}) from exc
     instance.agency_id = member.agency_id
     instance.client = client
     instance.working_hours = working_hours
     instance.questions = questions
+    instance.full_clean(exclude=["busy_calendars"])
     with transaction.atomic():
         instance.save()
         instance.busy_calendars.set(calendars)

@@ -8,10 +8,10 @@ import ipaddress
 import logging
 import socket
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
+import niquests
 from caldav.calendarobjectresource import Event as CalDAVEvent
 from caldav.davclient import DAVClient
 from caldav.lib.error import NotFoundError
@@ -73,41 +73,96 @@ def _upsert(
     return seen
 
 
-def check_public_url(url: str) -> str:
-    """``url`` if it is http(s) and its host resolves only to public addresses (unless
-    ``CALENDAR_SYNC_ALLOW_PRIVATE_HOSTS``): a calendar URL a user typed in must not make
-    the server fetch from the internal network. ``webcal://`` becomes ``https://``.
-    Checked before connecting; a host whose DNS changes in between is not caught."""
+@dataclass(frozen=True)
+class Target:
+    """A checked sync URL and the address its host resolved to when checked: the
+    connection goes to that address (``pinned_session``), so a DNS answer that changes
+    after the check (DNS rebinding) cannot redirect it into the internal network."""
+
+    url: str
+    host: str
+    address: str  # empty when the host is an IP address itself
+
+
+def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    return address.is_global
+
+
+def resolve_target(url: str) -> Target:
+    """Check ``url`` (http(s); ``webcal://`` becomes ``https://``) and resolve its host
+    once. Unless ``CALENDAR_SYNC_ALLOW_PRIVATE_HOSTS``, every address must be public: a
+    calendar URL a user typed in must not make the server fetch from the internal
+    network."""
     if url.startswith("webcal://"):
         url = "https://" + url.removeprefix("webcal://")
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise ValueError("Only http(s) and webcal URLs")
-    if settings.CALENDAR_SYNC_ALLOW_PRIVATE_HOSTS:
-        return url
+    host = parts.hostname
+    allow_private = settings.CALENDAR_SYNC_ALLOW_PRIVATE_HOSTS
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
+        literal = ipaddress.ip_address(host)
+    except ValueError:
+        literal = None
+    if literal is not None:
+        if not allow_private and not _is_public(literal):
+            raise ValueError(f"{host} is not a public address")
+        return Target(url, host, "")
+    default_port = 443 if parts.scheme == "https" else 80
+    try:
+        infos = socket.getaddrinfo(host, parts.port or default_port, proto=socket.IPPROTO_TCP)
     except OSError as exc:
-        raise ValueError(f"Cannot resolve {parts.hostname}") from exc
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
-            raise ValueError(f"{parts.hostname} is not a public address")
-    return url
+        raise ValueError(f"Cannot resolve {host}") from exc
+    addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
+    if not allow_private and not all(_is_public(a) for a in addresses):
+        raise ValueError(f"{host} is not a public address")
+    return Target(url, host, str(addresses[0]))
+
+
+def check_public_url(url: str) -> str:
+    """``url`` once ``resolve_target`` accepts it."""
+    return resolve_target(url).url
+
+
+def pinned_session(target: Target) -> niquests.Session:
+    """An HTTP session that reaches ``target.host`` only at the checked address (TLS
+    still verifies the host name) and resolves no other host: a redirect elsewhere
+    fails instead of being looked up afresh."""
+    if not target.address:
+        return niquests.Session()
+    address = f"[{target.address}]" if ":" in target.address else target.address
+    return niquests.Session(resolver=f"in-memory://default/?hosts={target.host}:{address}")
 
 
 # --- ICS feeds -------------------------------------------------------------------------
 
+FEED_MAX_REDIRECTS = 5
+
 
 def fetch_feed(url: str) -> bytes:
-    url = check_public_url(url)
-    # The scheme is checked above: no file: or custom schemes.
-    request = urllib.request.Request(url, headers={"User-Agent": "Delegate calendar sync"})  # noqa: S310
-    with urllib.request.urlopen(request, timeout=FEED_TIMEOUT_SECONDS) as response:  # noqa: S310
-        data = response.read(FEED_MAX_BYTES + 1)
-    if len(data) > FEED_MAX_BYTES:
-        raise ValueError("Feed too large")
-    return bytes(data)
+    """The body of an ICS feed (at most ``FEED_MAX_BYTES``). Redirects are followed by
+    hand, each hop checked and pinned like the first."""
+    for _hop in range(FEED_MAX_REDIRECTS + 1):
+        target = resolve_target(url)
+        with pinned_session(target) as session:
+            response = session.get(
+                target.url,
+                headers={"User-Agent": "Delegate calendar sync"},
+                timeout=FEED_TIMEOUT_SECONDS,
+                allow_redirects=False,
+                stream=True,
+            )
+            if response.is_redirect and response.headers.get("Location"):
+                url = urllib.parse.urljoin(target.url, response.headers["Location"])
+                continue
+            response.raise_for_status()
+            data = b""
+            for chunk in response.iter_content(64 * 1024):
+                data += chunk
+                if len(data) > FEED_MAX_BYTES:
+                    raise ValueError("Feed too large")
+            return data
+    raise ValueError("Too many redirects")
 
 
 def import_feed(calendar: Calendar, data: bytes) -> SyncResult:
@@ -129,13 +184,16 @@ def import_feed(calendar: Calendar, data: bytes) -> SyncResult:
 
 
 def _client(calendar: Calendar) -> DAVClient:
-    check_public_url(calendar.source_url)
-    return DAVClient(
-        url=calendar.source_url,
+    target = resolve_target(calendar.source_url)
+    client = DAVClient(
+        url=target.url,
         username=calendar.username or None,
-        password=calendar.password or None,
+        password=calendar.get_password() or None,
         timeout=FEED_TIMEOUT_SECONDS,
     )
+    client.session.close()
+    client.session = pinned_session(target)  # connect only to the address checked
+    return client
 
 
 def _etag(obj: Any) -> str:
@@ -183,13 +241,15 @@ def push_event(event: Event) -> None:
         Event.objects.filter(calendar=calendar, uid=event.uid).order_by("recurrence_id")
     )
     data = ical.calendar_bytes(siblings, calendar.zone).decode()
+    # A new override (a moved occurrence) lives in its master's object.
+    known = next((s for s in [event, *siblings] if s.href), None)
     with _client(calendar) as client:
         remote = client.calendar(url=calendar.source_url)
         # increase_seqno=False: SEQUENCE is ours (bumped once per change we make).
-        if event.href:
-            obj = CalDAVEvent(client=client, url=event.href, data=data, parent=remote)
-            if event.etag:
-                obj.props["{DAV:}getetag"] = event.etag
+        if known is not None:
+            obj = CalDAVEvent(client=client, url=known.href, data=data, parent=remote)
+            if known.etag:
+                obj.props["{DAV:}getetag"] = known.etag
             obj.save(increase_seqno=False, precondition="etag")
         else:
             obj = remote.add_event(data, increase_seqno=False)

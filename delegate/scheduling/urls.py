@@ -11,6 +11,8 @@ urlpatterns = [
     path("calendars/<uuid:calendar_id>/sync/", views.calendar_sync, name="calendar_sync"),
     path("events/<uuid:event_id>/delete/", views.event_delete, name="event_delete"),
     path("events/<uuid:event_id>/skip/", views.occurrence_skip, name="occurrence_skip"),
+    path("events/<uuid:event_id>/edit/", views.event_edit, name="event_edit"),
+    path("events/<uuid:event_id>/move/", views.occurrence_move, name="occurrence_move"),
     path(
         "clients/<uuid:client_id>/booking-pages/new/",
         views.event_type_create,

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -28,12 +28,19 @@ from delegate.access import (
 from delegate.agencies.forms import apply_service_errors
 from delegate.agencies.models import Member
 from delegate.core.http import member_required
-from delegate.scheduling import services, sync
-from delegate.scheduling.forms import CalendarForm, EventForm, EventTypeForm, hours_text
+from delegate.scheduling import ical, services, sync
+from delegate.scheduling.forms import (
+    CalendarForm,
+    EventForm,
+    EventTypeForm,
+    OccurrenceForm,
+    hours_text,
+)
 from delegate.scheduling.models import Calendar, EventType
 from delegate.scheduling.recurrence import occurrences
 
 UPCOMING_DAYS = 14
+RECENT_BOOKINGS = 20
 
 
 def _acting(request: HttpRequest) -> Member:
@@ -133,7 +140,14 @@ def calendar_detail(request: HttpRequest, calendar_id: Any) -> HttpResponse:
             "start": dt.datetime.fromtimestamp(o.start, tz=zone),
             "end": dt.datetime.fromtimestamp(o.end, tz=zone),
             "summary": titles.get((o.event.uid, o.event.recurrence_id is not None), ""),
-            "master": masters.get(o.event.uid) if o.event.rrule else None,
+            "master": masters.get(o.event.uid) if o.event.rrule or o.event.recurrence_id else None,
+            # the occurrence's own start before any move: names it for move and skip
+            "original": (
+                ical._aware(o.event.recurrence_id, zone).astimezone(zone)
+                if o.event.recurrence_id is not None
+                else dt.datetime.fromtimestamp(o.start, tz=zone)
+            ),
+            "is_moved": o.event.recurrence_id is not None,
             "is_busy": o.event.is_busy,
         }
         for o in occurrences(
@@ -192,6 +206,132 @@ def occurrence_skip(request: HttpRequest, event_id: Any) -> HttpResponse:
     return redirect("scheduling:calendar", event.calendar_id)
 
 
+def _aware_input(value: dt.datetime, zone: ZoneInfo) -> dt.datetime:
+    """A datetime-local field's value, read in ``zone``."""
+    return value.astimezone(zone) if value.tzinfo else value.replace(tzinfo=zone)
+
+
+@member_required()
+@require_http_methods(["GET", "POST"])
+def event_edit(request: HttpRequest, event_id: Any) -> HttpResponse:
+    """Change an event; a repeating one changes for all its occurrences."""
+    member = _acting(request)
+    event = access_event(member, event_id, write=request.method == "POST")
+    calendar = event.calendar
+    zone = ZoneInfo(event.tzid) if event.tzid else calendar.zone
+    start, end = event.starts_at.astimezone(zone), event.ends_at.astimezone(zone)
+    if event.is_all_day:
+        end -= dt.timedelta(days=1)  # the form shows the last day, not the exclusive end
+    initial = {
+        "summary": event.summary,
+        "starts_at": start.replace(tzinfo=None),
+        "ends_at": end.replace(tzinfo=None),
+        "is_all_day": event.is_all_day,
+        "rrule": event.rrule,
+        "location": event.location,
+        "is_busy": event.is_busy,
+    }
+    form = EventForm(request.POST or None, initial=initial)
+    if event.recurrence_id:
+        del form.fields["rrule"]  # one moved occurrence does not repeat
+    if request.method == "POST":
+        with timezone.override(zone):  # the times typed are the event's local times
+            valid = form.is_valid()
+        if not calendar.is_writable:
+            form.add_error(None, _("This calendar mirrors a feed and is read-only."))
+        elif valid:
+            data = form.cleaned_data
+            new_start = _aware_input(data["starts_at"], zone)
+            new_end = _aware_input(data["ends_at"], zone)
+            changes: dict[str, Any] = {
+                "summary": data["summary"],
+                "location": data["location"],
+                "is_busy": data["is_busy"],
+                "starts_at": new_start.date() if data["is_all_day"] else new_start,
+                "ends_at": (
+                    new_end.date() + dt.timedelta(days=1) if data["is_all_day"] else new_end
+                ),
+            }
+            if "rrule" in data:
+                changes["rrule"] = data["rrule"]
+            try:
+                services.update_event(member, event, **changes)
+            except ValidationError as exc:
+                apply_service_errors(form, exc)
+            else:
+                messages.success(request, _("Event saved."))
+                return redirect("scheduling:calendar", calendar.pk)
+    with timezone.override(zone):
+        return render(
+            request,
+            "scheduling/event_form.html",
+            {"form": form, "event": event, "calendar": calendar, "zone": zone.key},
+            status=400 if form.errors else 200,
+        )
+
+
+@member_required()
+@require_http_methods(["GET", "POST"])
+def occurrence_move(request: HttpRequest, event_id: Any) -> HttpResponse:
+    """Give one occurrence of a repeating event another time (``?occurrence=`` names
+    it by its start, ISO with offset)."""
+    member = _acting(request)
+    event = access_event(member, event_id, write=request.method == "POST")
+    calendar = event.calendar
+    zone = ZoneInfo(event.tzid) if event.tzid else calendar.zone
+    raw = request.POST.get("occurrence") or request.GET.get("occurrence", "")
+    try:
+        occurrence = dt.datetime.fromisoformat(raw)
+        if occurrence.tzinfo is None:
+            raise ValueError("no offset")
+    except ValueError:
+        raise Http404("No such occurrence") from None
+    override = event.calendar.events.filter(
+        uid=event.uid, recurrence_id=services.occurrence_value(event, occurrence)
+    ).first()
+    shown = override or event
+    length = shown.ends_at - shown.starts_at
+    current = override.starts_at if override else occurrence
+    initial = {
+        "summary": shown.summary,
+        "starts_at": current.astimezone(zone).replace(tzinfo=None),
+        "ends_at": (current + length).astimezone(zone).replace(tzinfo=None),
+    }
+    form = OccurrenceForm(request.POST or None, initial=initial)
+    with timezone.override(zone):  # the times typed are the event's local times
+        valid = request.method == "POST" and form.is_valid()
+    if valid:
+        data = form.cleaned_data
+        try:
+            services.move_occurrence(
+                member,
+                event,
+                occurrence=occurrence,
+                starts_at=_aware_input(data["starts_at"], zone),
+                ends_at=_aware_input(data["ends_at"], zone),
+                summary=data["summary"],
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, _("This occurrence was moved."))
+            return redirect("scheduling:calendar", calendar.pk)
+    context = {
+        "form": form,
+        "event": event,
+        "calendar": calendar,
+        "occurrence": occurrence.astimezone(zone),
+        "zone": zone.key,
+    }
+    with timezone.override(zone):
+        return render(
+            request,
+            "scheduling/occurrence_form.html",
+            context,
+            status=400 if form.errors else 200,
+        )
+
+
 @member_required()
 @require_POST
 def event_delete(request: HttpRequest, event_id: Any) -> HttpResponse:
@@ -231,7 +371,17 @@ def _event_type_form(
     return render(
         request,
         "scheduling/event_type_form.html",
-        {"form": form, "client": client, "event_type": instance},
+        {
+            "form": form,
+            "client": client,
+            "event_type": instance,
+            # what visitors did lately: the booking page's activity
+            "bookings": (
+                instance.bookings.order_by("-created_at")[:RECENT_BOOKINGS]
+                if instance is not None
+                else []
+            ),
+        },
         status=400 if form.errors else 200,
     )
 
@@ -267,7 +417,26 @@ def task_appointment(request: HttpRequest, task_id: Any) -> HttpResponse:
     except ValueError:
         duration = 60
     error = ""
-    if request.method == "POST" and request.POST.get("action") == "propose":
+    action = request.POST.get("action")
+    if request.method == "POST" and action in ("reschedule", "cancel"):
+        appointment = _task_appointment(member, task, request.POST.get("event"))
+        try:
+            if action == "cancel":
+                services.cancel_appointment(member, appointment)
+                messages.success(request, _("Appointment cancelled; attendees were told."))
+            else:
+                start = dt.datetime.fromisoformat(request.POST.get("start", ""))
+                start = _aware_input(start, zone)
+                length = appointment.ends_at - appointment.starts_at
+                services.reschedule_appointment(
+                    member, appointment, starts_at=start, ends_at=start + length
+                )
+                messages.success(request, _("Appointment moved; attendees got the new time."))
+        except (ValueError, ValidationError) as exc:
+            error = "; ".join(getattr(exc, "messages", [str(exc)]))
+        else:
+            return redirect("scheduling:task_appointment", task.pk)
+    elif request.method == "POST" and action == "propose":
         try:
             times = [dt.datetime.fromisoformat(t) for t in request.POST.getlist("start")]
             if any(t.tzinfo is None for t in times):
@@ -310,8 +479,14 @@ def task_appointment(request: HttpRequest, task_id: Any) -> HttpResponse:
         from delegate.tasks.notifications import contact_email
 
         default_attendee = contact_email(task.requester) or ""
+    appointments = (
+        task.appointments.filter(calendar__in=calendars)
+        .select_related("calendar")
+        .order_by("starts_at")
+    )
     context = {
         "task": task,
+        "appointments": appointments,
         "calendars": calendars,
         "proposals": proposals,
         "minutes": duration,
@@ -323,3 +498,11 @@ def task_appointment(request: HttpRequest, task_id: Any) -> HttpResponse:
         return render(
             request, "scheduling/task_appointment.html", context, status=400 if error else 200
         )
+
+
+def _task_appointment(member: Member, task: Any, event_id: Any) -> Any:
+    """An appointment booked from ``task`` (404 for any other event)."""
+    event = access_event(member, event_id, write=True)
+    if event.task_id != task.pk:
+        raise Http404("No such appointment")
+    return event

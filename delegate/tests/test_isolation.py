@@ -185,6 +185,8 @@ TARGETS: dict[str, Kwargs] = {
     "scheduling:calendar_sync": _calendar,
     "scheduling:event_delete": _calendar_event,
     "scheduling:occurrence_skip": _calendar_event,
+    "scheduling:event_edit": _calendar_event,
+    "scheduling:occurrence_move": _calendar_event,
     "scheduling:event_type_create": _client,
     "scheduling:event_type": lambda c: {"event_type_id": _booking_page(c).pk},
     "scheduling:task_appointment": _task,

@@ -5,8 +5,10 @@ here until it gets a case."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.forms.models import model_to_dict
@@ -17,6 +19,7 @@ from delegate.api.tests.conftest import Api
 from delegate.api.urls import api
 from delegate.billing.models import Invoice, InvoiceLine
 from delegate.clients.models import Client, Contact
+from delegate.scheduling.models import Booking, Calendar, Event, EventType
 from delegate.tasks.models import Message, Task, TaskEvent
 from delegate.testing import Cast
 
@@ -31,6 +34,10 @@ PARAMS = {
     "client_id": ("acme", True),
     "contact_id": ("carol", True),
     "member_id": ("bob", False),
+    "calendar_id": ("calendar", True),
+    "event_id": ("event", True),
+    "event_type_id": ("event_type", True),
+    "booking_id": ("booking", True),
 }
 BODIES = {
     "/tasks/{task_id}": {"title": "pwned", "status": "cancelled"},
@@ -42,7 +49,26 @@ BODIES = {
     "/members/{member_id}": {"role": "owner"},
     "/invoices/{invoice_id}": {"note": "pwned"},
     "/invoices/{invoice_id}/issue": {},
-}
+    "/calendars/{calendar_id}/events": {
+        "summary": "pwned", "starts_at": "2030-01-07T09:00:00+01:00",
+        "ends_at": "2030-01-07T10:00:00+01:00",
+    },
+    "/events/{event_id}": {"summary": "pwned"},
+    "/events/{event_id}/skip": {"occurrence": "2030-01-07T09:00:00+01:00"},
+    "/events/{event_id}/move": {
+        "occurrence": "2030-01-07T09:00:00+01:00", "starts_at": "2030-01-07T11:00:00+01:00",
+        "ends_at": "2030-01-07T12:00:00+01:00",
+    },
+    "/clients/{client_id}/event-types": {
+        "name": "pwned", "target_calendar": "00000000-0000-0000-0000-000000000001",
+    },
+    "/event-types/{event_type_id}": {"name": "pwned", "is_active": False},
+    "/event-types/{event_type_id}/bookings": {
+        "starts_at": "2030-01-07T09:00:00+01:00", "name": "pwned", "email": "p@evil.test",
+    },
+    "/bookings/{booking_id}/cancel": {},
+    "/bookings/{booking_id}/reschedule": {"starts_at": "2030-01-07T09:00:00+01:00"},
+}  # fmt: skip
 MANAGER_ONLY = {"invoice_id"}
 
 
@@ -62,6 +88,7 @@ OPERATIONS = _operations()
 
 SNAPSHOT_MODELS = (
     Task, Message, TaskEvent, Client, Contact, Member, IdempotencyKey, Invoice, InvoiceLine,
+    Calendar, Event, EventType, Booking,
 )  # fmt: skip
 
 
@@ -77,7 +104,29 @@ def _target(cast: Cast, name: str) -> Any:
         from delegate.billing.tests.helpers import draft, issuer
 
         cast.invoice = draft(cast, issuer(cast))  # type: ignore[attr-defined]
+    if name in {"calendar", "event", "event_type", "booking"} and not hasattr(cast, name):
+        _scheduling(cast)
     return getattr(cast, name)
+
+
+def _scheduling(cast: Cast) -> None:
+    """Acme's calendar with a weekly event, a booking page and a booking on it."""
+    from delegate.scheduling import services
+    from delegate.scheduling.tests.conftest import make_booking_page
+
+    page = make_booking_page(cast)
+    start = dt.datetime(2030, 1, 7, 9, tzinfo=ZoneInfo("Europe/Berlin"))
+    cast.calendar = page.target_calendar  # type: ignore[attr-defined]
+    cast.event = services.save_event(  # type: ignore[attr-defined]
+        cast.bob, page.target_calendar, summary="Jour fixe", starts_at=start,
+        ends_at=start + dt.timedelta(hours=1), rrule="FREQ=WEEKLY",
+    )  # fmt: skip
+    cast.event_type = page  # type: ignore[attr-defined]
+    cast.booking = services.book(  # type: ignore[attr-defined]
+        page,
+        starts_at=services.available_slots(page)[0],
+        visitor=services.Visitor("Vera", "vera@example.test", {}),
+    )
 
 
 def _prepare(cast: Cast, params: list[str]) -> None:

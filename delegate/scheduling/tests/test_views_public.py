@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.core import mail
@@ -139,3 +140,26 @@ def test_a_malformed_time_is_refused_not_an_error(page: EventType) -> None:
     before = db_state(Booking, Event)
     assert HttpClient().post(manage, {"start": "2030-13-45"}).status_code == 409
     assert db_state(Booking, Event) == before
+
+
+def test_booking_posts_are_rate_limited_per_address_and_per_page(
+    page: EventType, settings: Any
+) -> None:
+    settings.BOOKING_RATE_PER_IP = 3
+    settings.BOOKING_RATE_PER_PAGE = 6  # the refused request above counts too
+    slot = services.available_slots(page)[0]
+    url = reverse("booking:form", args=[page.slug])
+    bad = {"start": slot.isoformat(), "name": "", "email": "x", "lang": "de"}
+    for _ in range(3):
+        assert HttpClient().post(url, bad).status_code == 400
+    refused = HttpClient().post(url, bad | {"name": "Vera", "email": "vera@example.test"})
+    assert refused.status_code == 429 and int(refused["Retry-After"]) >= 1
+    assert "Zu viele Buchungsanfragen" in refused.content.decode()
+    assert not Booking.objects.exists()
+    assert HttpClient().get(reverse("booking:page", args=[page.slug])).status_code == 200
+    # other addresses get through until the page's own limit is reached
+    other = HttpClient(REMOTE_ADDR="198.51.100.7")
+    assert other.post(url, bad | {"lang": "en"}).status_code == 400
+    assert other.post(url, bad | {"lang": "en"}).status_code == 400
+    third = HttpClient(REMOTE_ADDR="198.51.100.8").post(url, bad | {"lang": "en"})
+    assert third.status_code == 429 and "Too many booking requests" in third.content.decode()

@@ -18,7 +18,7 @@ from babel.numbers import format_currency, format_decimal
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from delegate.billing.einvoice import cii_xml
+from delegate.billing import einvoice
 from delegate.billing.models import Invoice, InvoiceLine
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")  # Debian: fonts-dejavu-core
@@ -237,14 +237,13 @@ def _footer(pdf: Any, issuer: dict[str, str]) -> None:
             pdf.cell(0, 4, text, align="C", new_x="LMARGIN", new_y="NEXT")
 
 
-def invoice_pdf(invoice: Invoice) -> bytes:
-    """The PDF/A-3 with the CII XML embedded (Factur-X / ZUGFeRD, profile EN 16931)."""
+def embed_xml(visible: bytes, xml: bytes, snapshot: dict[str, Any]) -> bytes:
+    """The visible PDF with ``xml`` embedded as ``factur-x.xml`` (Factur-X / ZUGFeRD,
+    profile EN 16931) and the Factur-X XMP metadata."""
     from facturx import generate_from_binary
 
-    snapshot = invoice.snapshot
-    xml = cii_xml(invoice)
     result: bytes = generate_from_binary(
-        render_pdf(snapshot),
+        visible,
         xml,
         flavor="factur-x",
         level="en16931",
@@ -258,3 +257,23 @@ def invoice_pdf(invoice: Invoice) -> bytes:
         },
     )
     return result
+
+
+def documents(snapshot: dict[str, Any]) -> tuple[bytes, bytes]:
+    """The PDF/A-3 with the CII XML embedded, and the XML itself (built once)."""
+    xml = einvoice.build(snapshot, flavour=einvoice.flavour_for(snapshot)).serialize(
+        schema="FACTUR-X_EN16931"
+    )
+    return embed_xml(render_pdf(snapshot), xml, snapshot), xml
+
+
+def invoice_documents(invoice: Invoice) -> tuple[bytes, bytes]:
+    """An issued invoice's PDF (with the XML embedded) and its CII XML."""
+    if invoice.is_draft:
+        raise ValueError("Only issued invoices have documents")
+    return documents(invoice.snapshot)
+
+
+def invoice_pdf(invoice: Invoice) -> bytes:
+    """The PDF/A-3 with the CII XML embedded (Factur-X / ZUGFeRD, profile EN 16931)."""
+    return invoice_documents(invoice)[0]

@@ -5,6 +5,7 @@ a database: the CII XML (drafthorse, with and without its XSD check), the visibl
     .venv/bin/python bench/invoices/documents.py [--count 200]
     # with the alternatives (installed for this run only, not project dependencies):
     .cache/bootstrap/bin/uv run --with reportlab python bench/invoices/documents.py
+    (uv then runs the project's environment with reportlab added for this run)
 
 Times are CPU seconds of this process (``time.process_time``), so they hold on a busy
 machine; the median of ``--rounds`` rounds is printed. The last line is one JSON object.
@@ -94,6 +95,9 @@ def stages(snapshot: dict[str, Any]) -> dict[str, Callable[[], object]]:
         "embed_facturx_ms": lambda: pdf.embed_xml(visible, xml, snapshot),
         "pdf_and_xml_ms": lambda: pdf.documents(snapshot),
     }
+    from bench.invoices import alternatives
+
+    found.update(alternatives.available(snapshot))
     return found
 
 

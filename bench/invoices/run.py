@@ -207,6 +207,9 @@ def main() -> None:
             for n in range(args.processes)
         ]
         connection.close()
+        from delegate.billing.pdf import warm_up
+
+        warm_up()  # as a long-running worker would have: imports, font subset
         load_before = os.getloadavg()
         if args.profile:
             results, started, rendered = profile(client_ids, str(owner.pk), str(issuer.pk),

@@ -57,4 +57,5 @@ class ContractAdmin(admin.ModelAdmin[Any]):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return obj is None or obj.starts_on > timezone.localdate()
 
+
 admin.site.register(Issuer)

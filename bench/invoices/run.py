@@ -38,6 +38,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--processes", type=int, default=os.cpu_count() or 1, help="processes rendering PDF+XML"
     )
+    parser.add_argument(
+        "--profile",
+        metavar="FILE",
+        help="run the invoices in this process under cProfile, print the top functions "
+        "and write the stats to FILE (for snakeviz or pstats)",
+    )
     return parser.parse_args()
 
 
@@ -125,33 +131,55 @@ def seed(clients: int, entries: int) -> tuple[Any, Any]:
     return owner, issuer
 
 
-def invoice_clients(job: tuple[list[str], str, str]) -> tuple[int, float, float, float]:
+def invoice_clients(
+    job: tuple[list[str], str, str],
+) -> tuple[int, float, float, float, float]:
     """One worker's share of the run: draft, issue, PDF and XML for each of its clients.
-    Returns (document bytes, seconds drafting, issuing, rendering)."""
+    Returns (document bytes, seconds drafting, issuing, rendering, CPU seconds)."""
     from django.db import connection
 
     from delegate.agencies.models import Member
     from delegate.billing import invoicing
-    from delegate.billing.einvoice import cii_xml
     from delegate.billing.models import Issuer
-    from delegate.billing.pdf import invoice_pdf
+    from delegate.billing.pdf import invoice_documents
     from delegate.clients.models import Client
 
     client_ids, owner_id, issuer_id = job
     owner = Member.objects.select_related("agency").get(pk=owner_id)
     issuer = Issuer.objects.get(pk=issuer_id)
     size, drafting, issuing, rendering = 0, 0.0, 0.0, 0.0
+    cpu = time.process_time()
     for client in Client.objects.filter(pk__in=client_ids):
         t0 = time.perf_counter()
         draft = invoicing.draft_month(owner, client, issuer=issuer, month=MONTH)
         t1 = time.perf_counter()
         issued = invoicing.issue_invoice(owner, draft)
         t2 = time.perf_counter()
-        size += len(invoice_pdf(issued)) + len(cii_xml(issued))
+        pdf, xml = invoice_documents(issued)
+        size += len(pdf) + len(xml)
         t3 = time.perf_counter()
         drafting, issuing, rendering = drafting + t1 - t0, issuing + t2 - t1, rendering + t3 - t2
+    cpu = time.process_time() - cpu
     connection.close()
-    return size, drafting, issuing, rendering
+    return size, drafting, issuing, rendering, cpu
+
+
+def profile(
+    client_ids: list[str], owner_id: str, issuer_id: str, path: str
+) -> tuple[list[tuple[int, float, float, float, float]], float, float]:
+    """All invoices in this process under cProfile; prints where the time went."""
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile()
+    started = time.perf_counter()
+    result = profiler.runcall(invoice_clients, (client_ids, owner_id, issuer_id))
+    rendered = time.perf_counter()
+    profiler.dump_stats(path)
+    stats = pstats.Stats(profiler).strip_dirs()
+    stats.sort_stats("cumulative").print_stats(40)
+    stats.sort_stats("tottime").print_stats(25)
+    return [result], started, rendered
 
 
 def _init_worker(env: dict[str, str]) -> None:
@@ -179,14 +207,23 @@ def main() -> None:
             for n in range(args.processes)
         ]
         connection.close()
-        context = multiprocessing.get_context("fork")
-        with context.Pool(args.processes, initializer=_init_worker, initargs=(env,)) as pool:
-            started = time.perf_counter()
-            results = pool.map(invoice_clients, jobs)
-            rendered = time.perf_counter()
+        from delegate.billing.pdf import warm_up
+
+        warm_up()  # as a long-running worker would have: imports, font subset
+        load_before = os.getloadavg()
+        if args.profile:
+            results, started, rendered = profile(client_ids, str(owner.pk), str(issuer.pk),
+                                                 args.profile)  # fmt: skip
+        else:
+            context = multiprocessing.get_context("fork")
+            with context.Pool(args.processes, initializer=_init_worker, initargs=(env,)) as pool:
+                started = time.perf_counter()
+                results = pool.map(invoice_clients, jobs)
+                rendered = time.perf_counter()
+        load_after = os.getloadavg()
         ids = list(Invoice.objects.exclude(status="draft").values_list("pk", flat=True))
         sizes = [r[0] for r in results]
-        drafting, issuing, rendering = (sum(r[k] for r in results) for k in (1, 2, 3))
+        drafting, issuing, rendering, cpu = (sum(r[k] for r in results) for k in (1, 2, 3, 4))
         count = len(ids)
         assert count == args.clients, f"{count} invoices for {args.clients} clients"
         total = rendered - started
@@ -195,17 +232,22 @@ def main() -> None:
             "db": args.db,
             "clients": args.clients,
             "invoices": count,
-            "processes": args.processes,
+            "processes": 1 if args.profile else args.processes,
             # per process: invoices per second of that stage's own time
             "draft_ms": round(drafting / count * 1000, 1),
             "issue_ms": round(issuing / count * 1000, 1),
             "pdf_xml_ms": round(rendering / count * 1000, 1),
             "invoices_per_s": round(count / total, 1),
+            # CPU time of the worker processes per invoice: comparable on a busy machine
+            "cpu_ms_per_invoice": round(cpu / count * 1000, 1),
+            "load_avg_1m": [round(load_before[0], 2), round(load_after[0], 2)],
             "mean_document_kb": round(sum(sizes) / count / 1024, 1),
             "seconds": round(total, 1),
         }
         print(f"per invoice: draft {figures['draft_ms']} ms, issue {figures['issue_ms']} ms, "
-              f"PDF+XML {figures['pdf_xml_ms']} ms; {args.processes} processes")  # fmt: skip
+              f"PDF+XML {figures['pdf_xml_ms']} ms; {figures['processes']} processes")  # fmt: skip
+        print(f"CPU time per invoice: {figures['cpu_ms_per_invoice']} ms "
+              f"(load average {load_before[0]:.2f} before, {load_after[0]:.2f} after)")  # fmt: skip
         print(f"{count} invoices with PDF and XML in {total:.1f} s: "
               f"{figures['invoices_per_s']} invoices/s")  # fmt: skip
         print(json.dumps(figures))

@@ -1,9 +1,11 @@
-"""Issued invoices are read-only in the admin too (and the database refuses changes)."""
+"""Issued invoices are read-only in the admin too (and the database refuses changes);
+contract versions in force are read-only as well."""
 
 from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils import timezone
 
 from delegate.billing.models import Contract, Invoice, InvoiceLine, Issuer
 
@@ -41,5 +43,19 @@ class InvoiceLineAdmin(admin.ModelAdmin[Any]):
         return obj is None or obj.invoice.is_draft
 
 
-admin.site.register(Contract)
+@admin.register(Contract)
+class ContractAdmin(admin.ModelAdmin[Any]):
+    """A contract version in force (or past) keeps its terms: changes are new versions
+    (``services.create_contract``)."""
+
+    list_display = ("client", "starts_on", "hourly_rate", "package_hours")
+    raw_id_fields = ("agency", "client")
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return obj is None or obj.starts_on > timezone.localdate()
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return obj is None or obj.starts_on > timezone.localdate()
+
+
 admin.site.register(Issuer)

@@ -262,20 +262,23 @@ def _hours(minutes: int) -> Decimal:
 
 def draft_month(member: Member, client: Client, *, issuer: Issuer, month: dt.date) -> Invoice:
     """The invoice run for one client and month: a draft with the flat fee, the package
-    fee and approved overage, fixed task prices, and hourly time not billed yet.
+    fee and approved overage, fixed task prices, and hourly time not billed yet, each
+    by the contract version in force in its month.
     Refused if the month already has a run invoice that is not cancelled."""
     member.require_manager()
     member.require_same_agency(client, issuer)
     month = ledger.month_start(month)
     period_end = ledger.add_months(month, 1) - dt.timedelta(days=1)
-    contract = ledger.contract_on(client, period_end)
-    if contract is None:
-        raise ValidationError(_("%(client)s has no contract.") % {"client": client.name})
     zone = ledger.client_zone(client)
     start, end = ledger.month_bounds(month, zone)
     with transaction.atomic():
-        # One run per client and month: the client's row is the lock.
+        # One run per client and month: the client's row is the lock (contract changes
+        # take it too).
         Client.objects.select_for_update().get(pk=client.pk)
+        # The terms of the month invoiced, not today's.
+        contract = ledger.contract_on(client, period_end)
+        if contract is None:
+            raise ValidationError(_("%(client)s has no contract.") % {"client": client.name})
         if (
             Invoice.objects.filter(
                 client=client, kind=Invoice.Kind.INVOICE, period_start=month, period_end=period_end
@@ -338,6 +341,26 @@ def _run_lines(
         entries = entries.filter(approved_at__isnull=False)
     chosen = list(entries.select_for_update())
 
+    # Each entry is billed by the contract version of its own month (client's zone).
+    versions = ledger.contract_versions(client, until=month)
+    by_month: dict[dt.date, list[TimeEntry]] = defaultdict(list)
+    for entry in chosen:
+        by_month[ledger.month_start(entry.started_at.astimezone(start.tzinfo).date())].append(entry)
+    billed: list[TimeEntry] = []
+    hourly: list[tuple[dt.date, Contract, list[TimeEntry]]] = []
+    for entry_month, group in sorted(by_month.items()):
+        terms = ledger.version_for(versions, entry_month)
+        if terms is None:
+            continue  # before the first contract: no terms to bill it by
+        if terms.has_package:
+            # The package covers its month's time (an older package month was settled by
+            # its own run, with the overage of its ledger).
+            if entry_month == month:
+                billed.extend(group)
+            continue
+        hourly.append((entry_month, terms, group))
+        billed.extend(group)
+
     if contract.has_package:
         month_row = ledger.client_ledger(client, until=month)[-1]
         approved = OverageApproval.objects.filter(client=client, month=month).exists()
@@ -345,26 +368,25 @@ def _run_lines(
             price = contract.overage_rate or contract.hourly_rate
             line(_("Hours beyond the package, %(month)s") % {"month": label},
                  _hours(month_row.overage), price, InvoiceLine.Unit.HOUR)  # fmt: skip
-        # The package covers the month's time: only this month's entries are settled.
-        chosen = [entry for entry in chosen if entry.started_at >= start]
-    else:
-        levels = dict(
-            AssistantProfile.objects.filter(
-                member_id__in={entry.member_id for entry in chosen}
-            ).values_list("member_id", "level")
-        )
+    levels = dict(
+        AssistantProfile.objects.filter(
+            member_id__in={entry.member_id for entry in billed}
+        ).values_list("member_id", "level")
+    )
+    for entry_month, terms, group in hourly:
         by_rate: dict[Decimal, list[TimeEntry]] = defaultdict(list)
-        for entry in chosen:
-            by_rate[_rate_for(contract, entry.member_id, levels)].append(entry)
-        for hourly, group in sorted(by_rate.items(), key=lambda item: -item[0]):
+        for entry in group:
+            by_rate[_rate_for(terms, entry.member_id, levels)].append(entry)
+        for hourly_rate, rated in sorted(by_rate.items(), key=lambda item: -item[0]):
             minutes = rounded_total(
-                [(entry.task_id, entry.minutes) for entry in group],
-                increment=contract.rounding_increment,
-                mode=contract.rounding_mode,
+                [(entry.task_id, entry.minutes) for entry in rated],
+                increment=terms.rounding_increment,
+                mode=terms.rounding_mode,
             )
-            if minutes and hourly > 0:
-                line(_("Assistance, %(month)s") % {"month": label}, _hours(minutes), hourly,
-                     InvoiceLine.Unit.HOUR)  # fmt: skip
+            if minutes and hourly_rate > 0:
+                line(_("Assistance, %(month)s") % {"month": entry_month.strftime("%m/%Y")},
+                     _hours(minutes), hourly_rate, InvoiceLine.Unit.HOUR)  # fmt: skip
+    chosen = billed
     _add_run_lines(invoice, specs, vat_rate=contract.vat_rate)
     # Billed time is locked: approved now if the contract needs no client approval.
     TimeEntry.objects.filter(pk__in=[e.pk for e in chosen], approved_at__isnull=True).update(
@@ -683,8 +705,7 @@ def deliver(invoice_id: Any) -> bool:
     from django.core.mail import EmailMessage
     from django.template.loader import render_to_string
 
-    from delegate.billing.einvoice import cii_xml
-    from delegate.billing.pdf import invoice_pdf
+    from delegate.billing.pdf import invoice_documents
 
     invoice = Invoice.objects.filter(pk=invoice_id).first()
     if (
@@ -709,8 +730,9 @@ def deliver(invoice_id: Any) -> bool:
         [invoice.recipient_email],
         reply_to=[snapshot["issuer"]["email"]],
     )
-    message.attach(f"{invoice.number}.pdf", invoice_pdf(invoice), "application/pdf")
-    message.attach(f"{invoice.number}.xml", cii_xml(invoice), "application/xml")
+    pdf, xml = invoice_documents(invoice)  # the XML is built once for both
+    message.attach(f"{invoice.number}.pdf", pdf, "application/pdf")
+    message.attach(f"{invoice.number}.xml", xml, "application/xml")
     message.send()
     mark_sent(invoice)
     return True

@@ -1,9 +1,13 @@
 """The prepaid-hours ledger of a client, month by month.
 
-The ledger is *derived* from the contract and the time entries every time it is read,
-never stored as running balances: it is consistent with the time entries at every
-moment, whatever was added, edited or deleted concurrently. Months are calendar months
-in the client's time zone.
+The ledger is *derived* from the contract versions and the time entries every time it
+is read, never stored as running balances: it is consistent with the time entries at
+every moment, whatever was added, edited or deleted concurrently. Months are calendar
+months in the client's time zone.
+
+Contracts are versioned: a change is a new ``Contract`` row from the first of a month
+(``services.change_contract``), valid until the next version starts, and each month is
+computed with the version in force in it, never with today's terms.
 
 Per month: ``bought`` (the package), ``rolled_in`` (unused hours of earlier months still
 valid), ``used`` (billable time, rounded by the contract), ``covered`` (used hours the
@@ -74,6 +78,7 @@ def client_zone(client: Client) -> zoneinfo.ZoneInfo:
 
 
 def contract_on(client: Client, day: dt.date) -> Contract | None:
+    """The contract version in force on ``day``."""
     return (
         Contract.objects.filter(client_id=client.pk, starts_on__lte=day)
         .order_by("-starts_on")
@@ -81,41 +86,82 @@ def contract_on(client: Client, day: dt.date) -> Contract | None:
     )
 
 
-def used_minutes(
-    client: Client, contract: Contract, start: dt.datetime, end: dt.datetime, **filters: Any
-) -> int:
-    """Billable finished minutes of ``client`` started in ``[start, end)``, rounded by
-    ``contract``."""
+def contract_versions(client: Client, *, until: dt.date | None = None) -> list[Contract]:
+    """The client's contract versions, oldest first (with their rates), up to the one
+    in force at ``until``'s month."""
+    rows = Contract.objects.filter(client_id=client.pk)
+    if until is not None:
+        rows = rows.filter(starts_on__lt=add_months(month_start(until), 1))
+    return list(rows.order_by("starts_on").prefetch_related("rates"))
+
+
+def version_for(versions: list[Contract], month: dt.date) -> Contract | None:
+    """The version that sets ``month``'s terms: the latest starting on or before the
+    month's last day (versions start on the first of a month; an older one starting
+    mid-month governs that whole month)."""
+    end = add_months(month_start(month), 1)
+    found = None
+    for version in versions:
+        if version.starts_on < end:
+            found = version
+    return found
+
+
+def _entries_by_month(
+    client: Client, first: dt.date, last: dt.date, zone: zoneinfo.ZoneInfo
+) -> dict[dt.date, list[tuple[Any, int]]]:
+    """``(task_id, minutes)`` of the billable finished entries per month (in the
+    client's zone) from ``first`` to ``last``: one query for the whole ledger."""
+    start, _end = month_bounds(first, zone)
+    _start, end = month_bounds(last, zone)
+    by_month: dict[dt.date, list[tuple[Any, int]]] = {}
     rows = TimeEntry.objects.filter(
         client_id=client.pk,
         started_at__gte=start,
         started_at__lt=end,
         ended_at__isnull=False,
         is_billable=True,
-        **filters,
-    ).values_list("task_id", "minutes")
-    return rounded_total(
-        list(rows), increment=contract.rounding_increment, mode=contract.rounding_mode
-    )
+    ).values_list("started_at", "task_id", "minutes")
+    for started_at, task_id, minutes in rows:
+        month = month_start(started_at.astimezone(zone).date())
+        by_month.setdefault(month, []).append((task_id, minutes))
+    return by_month
 
 
 def client_ledger(client: Client, *, until: dt.date) -> list[LedgerMonth]:
-    """The ledger from the package contract's first month up to ``until``'s month
-    (empty without a package contract in force then)."""
-    contract = contract_on(client, until)
-    if contract is None or not contract.has_package:
+    """The ledger of every month with a prepaid package, from the first one up to
+    ``until``'s month; empty if no version up to then has a package.
+
+    Each month is computed with the contract version in force in it: its package, its
+    rounding, and at the month's end its rollover cap and expiry. A version without a
+    package ends the prepaid hours: what is left at the end of the month before expires.
+    """
+    versions = contract_versions(client, until=until)
+    packages = [version for version in versions if version.has_package]
+    if not packages:
         return []
     zone = client_zone(client)
+    first, last = month_start(packages[0].starts_on), month_start(until)
+    entries = _entries_by_month(client, first, last, zone)
     # Lots of unused hours: [month bought, minutes left], oldest first.
     lots: list[list[Any]] = []
     months: list[LedgerMonth] = []
-    month = month_start(contract.starts_on)
-    last = month_start(until)
+    month = first
     while month <= last:
+        contract = version_for(versions, month)
+        next_month = add_months(month, 1)
+        if contract is None or not contract.has_package:
+            lots = []
+            month = next_month
+            continue
         rolled_in = sum(left for _bought, left in lots)
         bought = contract.package_minutes
         lots.append([month, bought])
-        used = used_minutes(client, contract, *month_bounds(month, zone))
+        used = rounded_total(
+            entries.get(month, []),
+            increment=contract.rounding_increment,
+            mode=contract.rounding_mode,
+        )
         to_cover = used
         for lot in lots:
             take = min(lot[1], to_cover)
@@ -123,20 +169,7 @@ def client_ledger(client: Client, *, until: dt.date) -> list[LedgerMonth]:
             to_cover -= take
         covered = used - to_cover
         remaining = sum(left for _bought, left in lots)
-        next_month = add_months(month, 1)
-        # Unused hours older than the rollover months expire; the rest is capped.
-        kept = [
-            lot
-            for lot in lots
-            if lot[1] > 0 and add_months(lot[0], contract.rollover_months) >= next_month
-        ]
-        room = contract.rollover_cap_minutes
-        lots = []
-        for bought_in, left in reversed(kept):  # newest hours are kept under the cap
-            take = min(left, room)
-            room -= take
-            if take:
-                lots.insert(0, [bought_in, take])
+        lots = _roll_over(lots, contract, next_month, version_for(versions, next_month))
         rolled_over = sum(left for _bought, left in lots)
         months.append(
             LedgerMonth(
@@ -155,7 +188,33 @@ def client_ledger(client: Client, *, until: dt.date) -> list[LedgerMonth]:
     return months
 
 
+def _roll_over(
+    lots: list[list[Any]], contract: Contract, next_month: dt.date, following: Contract | None
+) -> list[list[Any]]:
+    """The lots carried into ``next_month`` under the rules of the month ending
+    (``contract``): unused hours older than its rollover months expire, the rest is
+    capped, newest hours kept first. Nothing carries into a month without a package."""
+    if following is None or not following.has_package:
+        return []
+    kept = [
+        lot
+        for lot in lots
+        if lot[1] > 0 and add_months(lot[0], contract.rollover_months) >= next_month
+    ]
+    room = contract.rollover_cap_minutes
+    carried: list[list[Any]] = []
+    for bought_in, left in reversed(kept):
+        take = min(left, room)
+        room -= take
+        if take:
+            carried.insert(0, [bought_in, take])
+    return carried
+
+
 def current_month(client: Client, now: dt.datetime) -> LedgerMonth | None:
+    """This month's row (in the client's zone), or None if no package is in force."""
     today = now.astimezone(client_zone(client)).date()
     months = client_ledger(client, until=today)
-    return months[-1] if months else None
+    if months and months[-1].month == month_start(today):
+        return months[-1]
+    return None

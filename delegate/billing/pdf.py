@@ -18,7 +18,7 @@ from babel.numbers import format_currency, format_decimal
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from delegate.billing.einvoice import cii_xml
+from delegate.billing import einvoice
 from delegate.billing.models import Invoice, InvoiceLine
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")  # Debian: fonts-dejavu-core
@@ -153,35 +153,87 @@ def render_pdf(snapshot: dict[str, Any]) -> bytes:
         pdf.ln(4)
         for text in (snapshot["vat_note"], snapshot["note"], _payment_text(snapshot, locale)):
             if text:
-                pdf.multi_cell(0, 5, text, new_x="LMARGIN", new_y="NEXT")
+                for part in _wrap(pdf, text, pdf.epw):
+                    pdf.cell(0, 5, part, new_x="LMARGIN", new_y="NEXT")
                 pdf.ln(2)
         return bytes(pdf.output())
 
 
-def _lines_table(pdf: Any, snapshot: dict[str, Any], locale: str) -> None:
-    from fpdf.fonts import FontFace
+# Column widths (mm) and alignment of the lines table; A4 less 10 mm margins is 190 mm.
+COLUMNS = ((10, "L"), (84, "L"), (26, "R"), (28, "R"), (14, "R"), (28, "R"))
+ROW_HEIGHT = 5
 
+
+def _wrap(pdf: Any, text: str, width: float) -> list[str]:
+    """``text`` broken into lines that fit ``width`` in the current font, at spaces
+    (a word too long for a line is cut). fpdf2's ``multi_cell`` measures each line
+    again for every character added, which made wrapped text the slowest part."""
+    room = width - 2 * pdf.c_margin
+    lines: list[str] = []
+    for paragraph in text.splitlines() or [""]:
+        line = ""
+        for word in paragraph.split(" "):
+            candidate = f"{line} {word}" if line else word
+            if pdf.get_string_width(candidate) <= room:
+                line = candidate
+                continue
+            if line:
+                lines.append(line)
+            while pdf.get_string_width(word) > room and len(word) > 1:
+                cut = len(word) - 1
+                while cut > 1 and pdf.get_string_width(word[:cut]) > room:
+                    cut -= 1
+                lines.append(word[:cut])
+                word = word[cut:]
+            line = word
+        lines.append(line)
+    return lines
+
+
+def _row(pdf: Any, cells: list[str]) -> None:
+    """One table row, the description wrapping over as many lines as it needs.
+
+    Plain cells rather than fpdf2's ``table()``, which lays every cell out twice and
+    cost half the time of the whole document (bench/invoices/documents.py)."""
+    left = pdf.l_margin
+    description = _wrap(pdf, cells[1], COLUMNS[1][0])
+    height = ROW_HEIGHT * len(description)
+    if pdf.will_page_break(height):
+        pdf.add_page()
+    top = pdf.get_y()
+    x = left
+    for index, (text, (column_width, align)) in enumerate(zip(cells, COLUMNS, strict=True)):
+        if index == 1:
+            for number, part in enumerate(description):
+                pdf.set_xy(x, top + number * ROW_HEIGHT)
+                pdf.cell(column_width, ROW_HEIGHT, part, align=align)
+        else:
+            pdf.set_xy(x, top)
+            pdf.cell(column_width, ROW_HEIGHT, text, align=align)
+        x += column_width
+    pdf.set_xy(left, top + height)
+    pdf.line(left, top + height, left + sum(w for w, _a in COLUMNS), top + height)
+
+
+def _lines_table(pdf: Any, snapshot: dict[str, Any], locale: str) -> None:
     currency = snapshot["currency"]
     units = dict(InvoiceLine.Unit.choices)
-    with pdf.table(
-        col_widths=(8, 70, 22, 25, 12, 25), text_align=("LEFT", "LEFT", "RIGHT", "RIGHT",
-                                                       "RIGHT", "RIGHT"),
-        borders_layout="HORIZONTAL_LINES", line_height=6,
-        headings_style=FontFace(emphasis=None, size_pt=9),
-    ) as table:  # fmt: skip
-        table.row(["#", _("Description"), _("Quantity"), _("Unit price"), _("VAT"), _("Amount")])
-        for line in snapshot["lines"]:
-            table.row(
-                [
-                    str(line["position"]),
-                    line["description"],
-                    f"{format_decimal(Decimal(line['quantity']), locale=locale)} "
-                    f"{units.get(line['unit'], line['unit'])}",
-                    _money(line["unit_price"], currency, locale),
-                    f"{format_decimal(Decimal(line['vat_rate']), locale=locale)} %",
-                    _money(line["net_amount"], currency, locale),
-                ]
-            )
+    pdf.set_font("DejaVu", size=9)
+    _row(pdf, ["#", _("Description"), _("Quantity"), _("Unit price"), _("VAT"), _("Amount")])
+    pdf.set_font("DejaVu", size=10)
+    for line in snapshot["lines"]:
+        _row(
+            pdf,
+            [
+                str(line["position"]),
+                line["description"],
+                f"{format_decimal(Decimal(line['quantity']), locale=locale)} "
+                f"{units.get(line['unit'], line['unit'])}",
+                _money(line["unit_price"], currency, locale),
+                f"{format_decimal(Decimal(line['vat_rate']), locale=locale)} %",
+                _money(line["net_amount"], currency, locale),
+            ],
+        )
     pdf.ln(2)
     rows = [(_("Net amount"), snapshot["net_total"])]
     for group in snapshot["vat_groups"]:
@@ -237,14 +289,24 @@ def _footer(pdf: Any, issuer: dict[str, str]) -> None:
             pdf.cell(0, 4, text, align="C", new_x="LMARGIN", new_y="NEXT")
 
 
-def invoice_pdf(invoice: Invoice) -> bytes:
-    """The PDF/A-3 with the CII XML embedded (Factur-X / ZUGFeRD, profile EN 16931)."""
+def warm_up() -> None:
+    """Import the PDF and e-invoice libraries and make the font subset and the colour
+    profile now, so processes forked afterwards (invoice-run workers) share them
+    instead of each paying for them with its first invoice."""
+    import facturx  # noqa: F401
+    import fpdf  # noqa: F401
+
+    _font("DejaVuSans.ttf")
+    _srgb_profile()
+
+
+def embed_xml(visible: bytes, xml: bytes, snapshot: dict[str, Any]) -> bytes:
+    """The visible PDF with ``xml`` embedded as ``factur-x.xml`` (Factur-X / ZUGFeRD,
+    profile EN 16931) and the Factur-X XMP metadata."""
     from facturx import generate_from_binary
 
-    snapshot = invoice.snapshot
-    xml = cii_xml(invoice)
     result: bytes = generate_from_binary(
-        render_pdf(snapshot),
+        visible,
         xml,
         flavor="factur-x",
         level="en16931",
@@ -258,3 +320,23 @@ def invoice_pdf(invoice: Invoice) -> bytes:
         },
     )
     return result
+
+
+def documents(snapshot: dict[str, Any]) -> tuple[bytes, bytes]:
+    """The PDF/A-3 with the CII XML embedded, and the XML itself (built once)."""
+    xml = einvoice.build(snapshot, flavour=einvoice.flavour_for(snapshot)).serialize(
+        schema="FACTUR-X_EN16931"
+    )
+    return embed_xml(render_pdf(snapshot), xml, snapshot), xml
+
+
+def invoice_documents(invoice: Invoice) -> tuple[bytes, bytes]:
+    """An issued invoice's PDF (with the XML embedded) and its CII XML."""
+    if invoice.is_draft:
+        raise ValueError("Only issued invoices have documents")
+    return documents(invoice.snapshot)
+
+
+def invoice_pdf(invoice: Invoice) -> bytes:
+    """The PDF/A-3 with the CII XML embedded (Factur-X / ZUGFeRD, profile EN 16931)."""
+    return invoice_documents(invoice)[0]

@@ -17,12 +17,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from delegate.agencies.models import Member
+from delegate.agencies.models import AssistantProfile, Member
 from delegate.billing import ledger
 from delegate.billing.models import (
     BudgetAlert,
     Contract,
     ContractRate,
+    Invoice,
     Issuer,
     NumberGap,
     OverageApproval,
@@ -82,14 +83,26 @@ def create_contract(
     task_prices: dict[Category, Decimal] | None = None,
     **fields: Any,
 ) -> Contract:
-    """A contract for ``client`` from ``starts_on``; rates by assistant level or per
-    assistant, and fixed prices per task category."""
+    """A contract version for ``client`` from ``starts_on``, valid until the next
+    version starts: rates by assistant level or per assistant, fixed prices per task
+    category, and the other terms in ``fields``. Changing a contract is this too.
+
+    The past is never rewritten: a version starts on the first of a month, no earlier
+    than the current month in the client's time zone (a client's first contract may
+    start earlier) and not in a month that has an invoice run (draft or issued, not
+    cancelled). A version starting on the same day, in a month not closed yet, is
+    replaced; versions of earlier months stay as they were."""
     member.require_manager()
     member.require_same_agency(client, *(member_rates or {}), *(task_prices or {}))
     reject_unknown_fields(fields, CONTRACT_FIELDS)
     contract = Contract(agency_id=member.agency_id, client=client, **_decimals(fields))
-    contract.full_clean(exclude=["client"])
+    contract.full_clean(exclude=["client"], validate_unique=False, validate_constraints=False)
+    _check_rates(level_rates, member_rates, task_prices)
     with transaction.atomic():
+        # The client's row serialises contract changes and invoice runs of the client.
+        Client.objects.select_for_update().get(pk=client.pk)
+        _check_start(client, contract.starts_on)
+        Contract.objects.filter(client=client, starts_on=contract.starts_on).delete()
         contract.save()
         for level, rate in (level_rates or {}).items():
             ContractRate.objects.create(
@@ -104,6 +117,44 @@ def create_contract(
                 agency_id=member.agency_id, contract=contract, category=category, price=price
             )
     return contract
+
+
+def _check_rates(
+    level_rates: dict[str, Decimal] | None,
+    member_rates: dict[Member, Decimal] | None,
+    task_prices: dict[Category, Decimal] | None,
+) -> None:
+    levels = {choice for choice, _label in AssistantProfile.Level.choices}
+    for level in level_rates or {}:
+        if level not in levels:
+            raise ValidationError({"level_rates": _("Unknown assistant level.")})
+    for values in (level_rates, member_rates, task_prices):
+        for value in (values or {}).values():
+            if not isinstance(value, Decimal) or value < 0:
+                raise ValidationError(_("Rates and prices are amounts of at least zero."))
+
+
+def _check_start(client: Client, starts_on: dt.date) -> None:
+    if starts_on.day != 1:
+        raise ValidationError({"starts_on": _("A contract starts on the first of a month.")})
+    this_month = ledger.month_start(timezone.now().astimezone(ledger.client_zone(client)).date())
+    if starts_on < this_month and Contract.objects.filter(client=client).exists():
+        raise ValidationError(
+            {"starts_on": _("Past months keep their terms: start the change this month or later.")}
+        )
+    invoiced = (
+        Invoice.objects.filter(client=client, kind=Invoice.Kind.INVOICE, period_end__gte=starts_on)
+        .exclude(status=Invoice.Status.CANCELLED)
+        .order_by("-period_end")
+        .first()
+    )
+    if invoiced is not None:
+        raise ValidationError(
+            {
+                "starts_on": _("%(month)s is already invoiced: start the change after it.")
+                % {"month": invoiced.period_start.strftime("%m/%Y")}
+            }
+        )
 
 
 def create_issuer(member: Member, *, client: Client | None = None, **fields: Any) -> Issuer:

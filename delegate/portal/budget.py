@@ -39,14 +39,16 @@ def budget(request: HttpRequest) -> HttpResponse:
         .select_related("task", "member__user")
         .order_by("started_at")
     )
+    # The last month of the ledger is this month only while a package is in force.
+    current = months[-1] if months and months[-1].month == ledger.month_start(today) else None
     context = {
         "months": list(reversed(months))[:6],
-        "current": months[-1] if months else None,
+        "current": current,
         "contract": contract,
         "pending": pending if contract and contract.needs_time_approval else [],
         "invoices": portal_invoices(contact).order_by("-issue_date")[:24],
-        "overage_approved": bool(months)
-        and client.overageapproval_set.filter(month=months[-1].month).exists(),
+        "overage_approved": current is not None
+        and client.overageapproval_set.filter(month=current.month).exists(),
     }
     return render(request, "portal/budget.html", context)
 

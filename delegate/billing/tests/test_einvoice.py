@@ -124,3 +124,19 @@ def test_it_embeds_the_xml_in_a_pdf_a_3(cast: Cast) -> None:
 def test_drafts_have_no_e_invoice(cast: Cast) -> None:
     with pytest.raises(ValueError):
         cii_xml(draft(cast, issuer(cast)))
+
+
+def test_the_pdf_wraps_long_text_without_losing_any() -> None:
+    from fpdf import FPDF
+
+    from delegate.billing.pdf import _wrap
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("helvetica", size=10)
+    text = "Recherche " * 30 + "Donaudampfschifffahrtsgesellschaftskapitänsmützenhalter" * 2
+    lines = _wrap(pdf, text.strip(), 40)
+    assert len(lines) > 10
+    assert all(pdf.get_string_width(line) <= 40 for line in lines)
+    assert "".join(lines).replace(" ", "") == text.replace(" ", "")
+    assert _wrap(pdf, "kurz", 40) == ["kurz"]

@@ -12,6 +12,7 @@ import os
 import random
 import secrets
 import shutil
+import signal
 import smtplib
 import socket
 import subprocess
@@ -41,6 +42,9 @@ ENGLISH = [
 ]
 
 
+WORKER_COMMAND = ("db_worker", "--no-reload", "--interval", "0.1", "--queue-name", "*")
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
@@ -54,6 +58,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2, help="db_worker processes")
     parser.add_argument("--seed", type=int, default=4711)
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
+    parser.add_argument(
+        "--profile",
+        metavar="DIR",
+        help="record each server process with py-spy (on PATH) into DIR (collapsed stacks)",
+    )
     return parser.parse_args()
 
 
@@ -81,8 +90,38 @@ def prepare_environment(args: argparse.Namespace, scratch: Path) -> None:
     os.environ.update(env)
 
 
-def manage(*argv: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "manage.py", *argv], cwd=ROOT, env=os.environ)
+def manage(*argv: str, profile: str | None = None, name: str = "") -> subprocess.Popen[bytes]:
+    command = [sys.executable, "manage.py", *argv]
+    if profile:
+        out = Path(profile) / f"{name}.txt"
+        command = [
+            "py-spy",
+            "record",
+            "--nonblocking",
+            "--format",
+            "raw",
+            "--rate",
+            "100",
+            "-o",
+            str(out),
+            "--",
+        ]
+        command += [sys.executable, "manage.py", *argv]
+    return subprocess.Popen(command, cwd=ROOT, env=os.environ)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its descendants still running (Linux)."""
+    total = 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                total += cpu_seconds(int(child))
+    except (OSError, ValueError, IndexError):
+        pass
+    return total
 
 
 def free_port() -> int:
@@ -203,18 +242,31 @@ def main() -> None:
         mails = build_mails(args.mails, senders, rng)
         megabytes = sum(len(m) for m in mails) / 1024 / 1024
         port = free_port()
-        processes.append(manage("smtp_intake", "--bind", f"127.0.0.1:{port}"))
-        for _ in range(args.workers):
-            processes.append(manage("db_worker", "--no-reload", "--interval", "0.1"))
-        deadline = time.time() + 60
+        if args.profile:
+            Path(args.profile).mkdir(parents=True, exist_ok=True)
+        smtp = manage(
+            "smtp_intake", "--bind", f"127.0.0.1:{port}", profile=args.profile, name="smtp"
+        )
+        processes.append(smtp)
+        workers = [
+            manage(*WORKER_COMMAND, profile=args.profile, name=f"worker{n}")
+            for n in range(args.workers)
+        ]
+        processes += workers
+        # Generous: a fresh Django process takes many seconds to import on a loaded machine.
+        deadline = time.time() + 300
         while time.time() < deadline:
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
                 break
             except OSError:
                 time.sleep(0.1)
+        time.sleep(5)  # let the workers finish importing too, so their start is not counted
         connection.close()
         print(f"sending {args.mails} mails ({megabytes:.0f} MB) over SMTP …", flush=True)
+        load_before = os.getloadavg()
+        cpu_before = {p.pid: cpu_seconds(p.pid) for p in processes}
+        own_cpu_before = time.process_time()
         started = time.time()
         sent_at: dict[int, float] = {}
         failures = send_all(port, mails, args.senders, sent_at)
@@ -223,6 +275,9 @@ def main() -> None:
         while settled.count() < len(sent_at) and time.time() - started < 3600:
             time.sleep(0.5)
         elapsed = time.time() - started
+        cpu = {p.pid: cpu_seconds(p.pid) - cpu_before[p.pid] for p in processes}
+        own_cpu = time.process_time() - own_cpu_before
+        load_after = os.getloadavg()
         rows = list(InboundMessage.objects.values_list("received_at", "processed_at", "state"))
         latencies = [
             (done - received).total_seconds() for received, done, _s in rows if done is not None
@@ -242,6 +297,13 @@ def main() -> None:
             "receipt_to_task_p50_ms": round(percentile(latencies, 0.5) * 1000, 1),
             "receipt_to_task_p95_ms": round(percentile(latencies, 0.95) * 1000, 1),
             "receipt_to_task_max_ms": round(max(latencies, default=0) * 1000, 1),
+            "cpu_ms_per_mail_smtp": round(cpu[smtp.pid] * 1000 / max(1, len(rows)), 1),
+            "cpu_ms_per_mail_workers": round(
+                sum(cpu[w.pid] for w in workers) * 1000 / max(1, len(rows)), 1
+            ),
+            "cpu_ms_per_mail_sender": round(own_cpu * 1000 / max(1, len(rows)), 1),
+            "load_before": round(load_before[0], 2),
+            "load_after": round(load_after[0], 2),
             "workers": args.workers,
             "senders": args.senders,
             "cpus": os.cpu_count(),
@@ -251,7 +313,8 @@ def main() -> None:
         print(json.dumps(figures))
     finally:
         for process in processes:
-            process.terminate()
+            # py-spy writes its profile on SIGINT (and leaves its child behind on SIGTERM).
+            process.send_signal(signal.SIGINT if args.profile else signal.SIGTERM)
         for process in processes:
             try:
                 process.wait(30)

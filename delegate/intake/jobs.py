@@ -9,8 +9,12 @@ from django.tasks import task
 from delegate.core.scheduler import register
 from delegate.intake import services
 
+# Before everything else in the queue (triage, routing, notifications): a burst of
+# mail becomes tasks first, and the follow-up work catches up behind it.
+INTAKE_PRIORITY = 50
 
-@task()
+
+@task(priority=INTAKE_PRIORITY)
 def process_inbound(inbound_id: str) -> str | None:
     """Turn one stored inbound message into a task, a reply, a quarantine entry or an
     ignored automatic mail. Safe to run twice."""

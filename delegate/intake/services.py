@@ -22,6 +22,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.tasks import TaskResultStatus
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -75,7 +76,7 @@ def receive(
     try:
         with transaction.atomic():
             inbound.save(force_insert=True)
-            transaction.on_commit(lambda: _enqueue(inbound.pk))
+            _enqueue_with(inbound.pk)
     except IntegrityError:
         existing = InboundMessage.objects.filter(
             agency=agency, channel=channel, dedupe_key=key[:200]
@@ -90,6 +91,22 @@ def _enqueue(inbound_id: Any) -> None:
     from delegate.intake.jobs import process_inbound
 
     process_inbound.enqueue(str(inbound_id))
+
+
+def _enqueue_with(inbound_id: Any) -> None:
+    """Enqueue processing together with the write that made it necessary. With the
+    database backend the job row is written in the same transaction: one commit (one
+    fsync) instead of two per message, and no moment where the message is stored but
+    its job is not (the sweep still covers a job lost to a killed worker). Any other
+    backend gets the job on commit, so it never runs before the row is visible."""
+    from django_tasks_db.backend import DatabaseBackend
+
+    from delegate.intake.jobs import process_inbound
+
+    if isinstance(process_inbound.get_backend(), DatabaseBackend):
+        _enqueue(inbound_id)
+    else:
+        transaction.on_commit(lambda: _enqueue(inbound_id))
 
 
 # --- processing -----------------------------------------------------------------------
@@ -114,13 +131,12 @@ def without_nul(parsed: ParsedInbound) -> ParsedInbound:
 
 
 def _parse_email(inbound: InboundMessage) -> ParsedInbound:
-    from delegate.intake.mail.addresses import route_for
+    from delegate.intake.mail.addresses import task_code_in
     from delegate.intake.mail.parse import parse_email
 
-    route = route_for(inbound.recipient) if inbound.recipient else None
     return parse_email(
         bytes(inbound.raw),
-        recipient_code=route.task_code if route else "",
+        recipient_code=task_code_in(inbound.recipient),
         envelope_sender=inbound.envelope_sender,
     )
 
@@ -342,7 +358,7 @@ def retry_inbound(member: Member | None, inbound: InboundMessage) -> InboundMess
         locked.state = State.RECEIVED
         locked.error = ""
         locked.save(update_fields=["state", "error"])
-        transaction.on_commit(lambda: _enqueue(locked.pk))
+        _enqueue_with(locked.pk)
     return locked
 
 
@@ -417,10 +433,29 @@ def enqueue_stale(*, older_than: timedelta | None = None) -> int:
     stale = InboundMessage.objects.filter(
         Q(state=State.RECEIVED) | Q(state=State.PARSED), received_at__lt=cutoff
     ).values_list("pk", flat=True)[:1000]
-    ids = list(stale)
+    queued = _queued_inbound_ids()
+    ids = [inbound_id for inbound_id in stale if str(inbound_id) not in queued]
     for inbound_id in ids:
         _enqueue(inbound_id)
     return len(ids)
+
+
+def _queued_inbound_ids() -> set[str]:
+    """Ids of messages whose processing job is still waiting in the queue: a long
+    queue after a burst is not a lost job, and enqueuing those again would add to the
+    backlog every sweep. Running jobs do not count: a worker killed mid-job leaves its
+    job "running" for good. Only the database backend can be asked."""
+    from django_tasks_db.backend import DatabaseBackend
+    from django_tasks_db.models import DBTaskResult
+
+    from delegate.intake.jobs import process_inbound
+
+    if not isinstance(process_inbound.get_backend(), DatabaseBackend):
+        return set()
+    pending = DBTaskResult.objects.filter(
+        task_path=process_inbound.module_path, status=TaskResultStatus.READY
+    ).values_list("args_kwargs", flat=True)
+    return {str(arg) for args_kwargs in pending for arg in args_kwargs.get("args", [])[:1]}
 
 
 # --- Telegram chats linked from the portal --------------------------------------------

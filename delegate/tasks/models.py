@@ -282,3 +282,5 @@ class NotificationDelivery(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["event", "recipient"], name="uniq_delivery")]
+        # The automatic-mail breaker counts a recipient's deliveries of the last hour.
+        indexes = [models.Index(fields=["recipient", "sent_at"], name="delivery_recipient_sent")]

@@ -23,17 +23,35 @@ class Route:
     task_code: str = ""
 
 
-def route_for(address: str) -> Route | None:
-    """Where mail to ``address`` goes, or None if no agency receives it here."""
+def _parts(address: str) -> tuple[str, str] | None:
+    """(agency slug, tag) of an intake address, or None for another domain."""
     local, _, domain = address.strip().strip("<>").rpartition("@")
     if not local or domain.lower() not in settings.INTAKE_EMAIL_DOMAINS:
         return None
     base, _, tag = local.partition("+")
-    agency = Agency.objects.filter(slug=base.lower()).first()
+    return base.lower(), tag
+
+
+def task_code_in(address: str) -> str:
+    """The task code of a task reply address, '' for any other address (no queries:
+    the worker asks this of every mail)."""
+    parts = _parts(address)
+    if parts is None or not parts[1].lower().startswith(TASK_TAG):
+        return ""
+    return parts[1][len(TASK_TAG) :].upper()
+
+
+def route_for(address: str) -> Route | None:
+    """Where mail to ``address`` goes, or None if no agency receives it here."""
+    parts = _parts(address)
+    if parts is None:
+        return None
+    slug, tag = parts
+    agency = Agency.objects.filter(slug=slug).first()
     if agency is None:
         return None
     if tag.lower().startswith(TASK_TAG):
-        return Route(agency, task_code=tag[len(TASK_TAG) :].upper())
+        return Route(agency, task_code=task_code_in(address))
     client = Client.objects.filter(agency=agency, code=tag.upper()).first() if tag else None
     return Route(agency, client=client)
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from typing import Any, AnyStr
+from weakref import WeakKeyDictionary
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from django.conf import settings
 from django.db import close_old_connections
 
 from delegate.intake import services
-from delegate.intake.mail.addresses import route_for
+from delegate.intake.mail.addresses import Route, route_for
 from delegate.intake.models import InboundMessage
 
 logger = logging.getLogger(__name__)
@@ -48,14 +49,16 @@ def _route(address: str) -> Any:
         close_old_connections()
 
 
-def _store(envelope: Envelope) -> int:
+def _store(envelope: Envelope, routes: dict[str, Route] | None = None) -> int:
+    """Store the mail once per agency addressed; ``routes`` are those found at RCPT
+    (looked up again when missing)."""
     close_old_connections()
     try:
         raw = envelope.original_content or b""
         stored = 0
         seen_agencies = set()
         for address in envelope.rcpt_tos:
-            route = route_for(address)
+            route = (routes or {}).get(address) or route_for(address)
             if route is None or route.agency.pk in seen_agencies:
                 continue
             seen_agencies.add(route.agency.pk)
@@ -74,6 +77,10 @@ def _store(envelope: Envelope) -> int:
 
 
 class IntakeHandler:
+    def __init__(self) -> None:
+        # The routes found at RCPT, per envelope, so DATA does not look them up again.
+        self.routes: WeakKeyDictionary[Envelope, dict[str, Route]] = WeakKeyDictionary()
+
     async def handle_RCPT(
         self,
         server: SMTP,
@@ -85,12 +92,14 @@ class IntakeHandler:
         route = await asyncio.get_running_loop().run_in_executor(None, _route, address)
         if route is None:
             return "550 5.1.1 No such mailbox here"
+        self.routes.setdefault(envelope, {})[address] = route
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         try:
-            await asyncio.get_running_loop().run_in_executor(None, _store, envelope)
+            routes = self.routes.pop(envelope, None)
+            await asyncio.get_running_loop().run_in_executor(None, _store, envelope, routes)
         except Exception:
             logger.exception("smtp intake: storing a message failed")
             # Temporary failure: the sending server keeps the mail and tries again.

@@ -42,3 +42,14 @@ def test_the_sweep_enqueues_messages_whose_job_was_lost(cast: Cast) -> None:
     assert services.enqueue_stale() == 1
     job = DBTaskResult.objects.get()
     assert job.args_kwargs["args"] == [str(inbound.pk)]
+
+
+def test_the_sweep_does_not_enqueue_a_message_whose_job_still_waits(cast: Cast) -> None:
+    waiting, _new = services.receive(cast.agency_a, channel="email", raw=mail())
+    lost, _new = services.receive(cast.agency_a, channel="email", raw=mail(subject="Neu"))
+    InboundMessage.objects.update(received_at=timezone.now() - timedelta(minutes=10))
+    DBTaskResult.objects.filter(args_kwargs__args=[str(lost.pk)]).delete()
+    assert services.enqueue_stale() == 1
+    assert services.enqueue_stale() == 0  # the next sweep, with both jobs waiting
+    queued = sorted(job.args_kwargs["args"][0] for job in DBTaskResult.objects.all())
+    assert queued == sorted([str(waiting.pk), str(lost.pk)])

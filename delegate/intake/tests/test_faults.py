@@ -12,14 +12,17 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.db import connection
+from django_tasks_db.models import DBTaskResult
 
 from delegate.intake import services
+from delegate.intake.jobs import process_inbound
 from delegate.intake.models import InboundMessage
 from delegate.intake.tests.mails import mail
 from delegate.tasks.models import Task
@@ -144,8 +147,16 @@ def test_kill_9_of_server_and_worker_loses_and_doubles_nothing(tmp_path: Path) -
             _kill(worker)
     assert settled.count() < BURST
     # What the scheduler's sweep does for jobs a dead worker held; then a new worker.
-    unprocessed = InboundMessage.objects.filter(state=InboundMessage.State.RECEIVED).count()
-    assert services.enqueue_stale(older_than=timedelta(0)) == unprocessed > 0
+    unprocessed = InboundMessage.objects.filter(state=InboundMessage.State.RECEIVED)
+    assert unprocessed.exists()
+    services.enqueue_stale(older_than=timedelta(0))
+    # Every unprocessed message has exactly one job waiting: the ones the dead worker
+    # held are queued again, those still queued are not queued twice.
+    waiting = DBTaskResult.objects.filter(task_path=process_inbound.module_path, status="READY")
+    queued = Counter(
+        args_kwargs["args"][0] for args_kwargs in waiting.values_list("args_kwargs", flat=True)
+    )
+    assert queued == Counter(str(pk) for pk in unprocessed.values_list("pk", flat=True))
     worker = _spawn(tmp_path, "db_worker", "--batch", "--no-startup-delay", "--interval", "0")
     assert worker.wait(120) == 0
 

@@ -40,6 +40,10 @@ def load(directory: Path = DATA) -> list[Example]:
                 lines = []
             else:
                 lines.append(line)
+    if not examples:
+        # The set once went missing unnoticed (an ignore rule kept it out of git) and
+        # every figure read 0 %: an empty set is an error, not a result.
+        raise FileNotFoundError(f"no labelled messages in {directory}")
     return examples
 
 

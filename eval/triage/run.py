@@ -127,6 +127,14 @@ def main() -> None:
     def share(ok: str, total: str) -> float:
         return round(counts[ok] / counts[total], 4) if counts[total] else 0.0
 
+    entity_figures: dict[str, dict[str, Any]] = {
+        kind: {
+            "labels": counts[f"ent_{kind}_labels"],
+            "recall": share(f"ent_{kind}_hit", f"ent_{kind}_labels"),
+            "precision": share(f"ent_{kind}_right", f"ent_{kind}_found"),
+        }
+        for kind in ENTITY_TYPES
+    }
     figures = {
         "eval": "triage",
         "messages": counts["messages"],
@@ -141,14 +149,7 @@ def main() -> None:
         "priority_within_one": share("priority_near", "with_priority"),
         "with_priority": counts["with_priority"],
         "with_entities": counts["with_entities"],
-        "entities": {
-            kind: {
-                "labels": counts[f"ent_{kind}_labels"],
-                "recall": share(f"ent_{kind}_hit", f"ent_{kind}_labels"),
-                "precision": share(f"ent_{kind}_right", f"ent_{kind}_found"),
-            }
-            for kind in ENTITY_TYPES
-        },
+        "entities": entity_figures,
         "flagged_for_check": counts["flagged"],
         "wrong_and_flagged": flagged_wrong,
         "wrong_not_flagged": flagged_right,
@@ -181,7 +182,7 @@ def main() -> None:
         )
     )
     print(f"entities ({figures['with_entities']} messages labelled):")
-    for kind, row in figures["entities"].items():
+    for kind, row in entity_figures.items():
         print(
             f"  {kind}: recall {row['recall']:.1%} of {row['labels']}, "
             f"precision {row['precision']:.1%}"

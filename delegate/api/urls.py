@@ -6,7 +6,7 @@ from __future__ import annotations
 from ninja import NinjaAPI
 
 from delegate.api.errors import install_handlers
-from delegate.api.routers import clients, invoices, members, tasks
+from delegate.api.routers import categories, clients, invoices, members, tasks
 
 DESCRIPTION = """
 **Authentication.** Send `Authorization: Bearer <token>`. Keys belong to an agency and
@@ -48,3 +48,4 @@ api.add_router("", tasks.router)
 api.add_router("", clients.router)
 api.add_router("", members.router)
 api.add_router("", invoices.router)
+api.add_router("", categories.router)

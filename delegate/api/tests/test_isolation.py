@@ -17,7 +17,8 @@ from delegate.api.tests.conftest import Api
 from delegate.api.urls import api
 from delegate.billing.models import Invoice, InvoiceLine
 from delegate.clients.models import Client, Contact
-from delegate.tasks.models import Message, Task, TaskEvent
+from delegate.tasks.categories import ensure_default_categories
+from delegate.tasks.models import Category, Message, Task, TaskEvent
 from delegate.testing import Cast
 
 pytestmark = pytest.mark.django_db
@@ -31,6 +32,7 @@ PARAMS = {
     "client_id": ("acme", True),
     "contact_id": ("carol", True),
     "member_id": ("bob", False),
+    "category_id": ("category", False),
 }
 BODIES = {
     "/tasks/{task_id}": {"title": "pwned", "status": "cancelled"},
@@ -42,6 +44,7 @@ BODIES = {
     "/members/{member_id}": {"role": "owner"},
     "/invoices/{invoice_id}": {"note": "pwned"},
     "/invoices/{invoice_id}/issue": {},
+    "/categories/{category_id}": {"name_en": "pwned", "is_active": False},
 }
 MANAGER_ONLY = {"invoice_id"}
 
@@ -62,6 +65,7 @@ OPERATIONS = _operations()
 
 SNAPSHOT_MODELS = (
     Task, Message, TaskEvent, Client, Contact, Member, IdempotencyKey, Invoice, InvoiceLine,
+    Category,
 )  # fmt: skip
 
 
@@ -77,6 +81,9 @@ def _target(cast: Cast, name: str) -> Any:
         from delegate.billing.tests.helpers import draft, issuer
 
         cast.invoice = draft(cast, issuer(cast))  # type: ignore[attr-defined]
+    if name == "category" and not hasattr(cast, "category"):
+        by_slug = {c.slug: c for c in ensure_default_categories(cast.agency_a)}
+        cast.category = by_slug["travel"]  # type: ignore[attr-defined]
     return getattr(cast, name)
 
 

@@ -141,6 +141,11 @@ class QueueFilterForm(forms.Form):
             ("-created", _("Oldest first")),
         ],
     )
+    check = forms.ChoiceField(
+        label=_("Triage"),
+        required=False,
+        choices=[("", _("Any")), ("needed", _("Needs a check"))],
+    )
     page = forms.IntegerField(required=False, min_value=1, max_value=MAX_PAGE)
 
     def __init__(self, member: Member, *args: Any, **kwargs: Any) -> None:
@@ -158,6 +163,7 @@ class QueueFilterForm(forms.Form):
             priority=data.get("priority"),
             due=data.get("due") or "",
             sort=data.get("sort") or DEFAULT_SORT,
+            needs_check=data.get("check") == "needed",
         )
 
 

@@ -370,3 +370,46 @@ class MemberPage(Schema):
 def set_fields(payload: Schema) -> dict[str, Any]:
     """The fields the client actually sent."""
     return payload.model_dump(exclude_unset=True)
+
+
+# --- categories (what triage chooses from) ---------------------------------------------------
+
+
+class SkillOut(Schema):
+    id: UUID
+    slug: str
+    name: str
+
+
+class CategoryOut(Schema):
+    id: UUID
+    slug: str = Field(description="what triage predicts; fixed once created")
+    name_en: str
+    name_de: str
+    is_active: bool = Field(description="inactive: triage no longer chooses it")
+    skills: list[SkillOut] = Field(description="the skills a task of this category needs")
+
+    @staticmethod
+    def resolve_skills(obj: Any) -> list[Any]:
+        return list(obj.skills.all())
+
+
+class CategoryCreate(Body):
+    name_en: str = Field(min_length=1, max_length=100)
+    name_de: str = Field(min_length=1, max_length=100)
+    slug: str = Field("", max_length=60, description="made from name_en when empty")
+    skill_ids: list[UUID] = Field(default_factory=list)
+
+
+class CategoryPatch(Body):
+    name_en: str = Field(UNSET, min_length=1, max_length=100)
+    name_de: str = Field(UNSET, min_length=1, max_length=100)
+    skill_ids: list[UUID] = Field(UNSET)
+    is_active: bool = Field(UNSET, description="false deactivates, true reactivates")
+
+
+class CategoryPage(Schema):
+    items: list[CategoryOut]
+    count: int
+    limit: int
+    offset: int

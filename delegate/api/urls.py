@@ -6,7 +6,15 @@ from __future__ import annotations
 from ninja import NinjaAPI
 
 from delegate.api.errors import install_handlers
-from delegate.api.routers import bookings, calendars, clients, invoices, members, tasks
+from delegate.api.routers import (
+    bookings,
+    calendars,
+    categories,
+    clients,
+    invoices,
+    members,
+    tasks,
+)
 
 DESCRIPTION = """
 **Authentication.** Send `Authorization: Bearer <token>`. Keys belong to an agency and
@@ -50,3 +58,4 @@ api.add_router("", members.router)
 api.add_router("", invoices.router)
 api.add_router("", calendars.router)
 api.add_router("", bookings.router)
+api.add_router("", categories.router)

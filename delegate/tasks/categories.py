@@ -61,10 +61,12 @@ def save_category(
     name_de: str,
     skills: Iterable[Skill] = (),
     slug: str = "",
+    is_active: bool | None = None,
 ) -> Category:
-    """Create a category (``category`` None) or rename it and set its skills. Owners and
-    dispatchers of the category's agency only; the slug (what triage predicts) is made
-    from the English name when not given and stays unchanged on edits."""
+    """Create a category (``category`` None) or rename it and set its skills; with
+    ``is_active`` also (de)activate it (None: new ones are active, edits leave it).
+    Owners and dispatchers of the category's agency only; the slug (what triage
+    predicts) is made from the English name when not given and stays unchanged on edits."""
     member.require_manager()
     member.require_same_agency(category)
     skills = list(skills)
@@ -79,6 +81,8 @@ def save_category(
                 raise ValidationError({"name_en": _("A category with this name exists already.")})
             category = Category(agency_id=member.agency_id, slug=slug)
         category.name_en, category.name_de = name_en[:100], name_de[:100]
+        if is_active is not None:
+            category.is_active = is_active
         category.save()
         category.skills.set(skills)
     return category

@@ -9,7 +9,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -80,8 +80,12 @@ def agency_members(member: Member) -> QuerySet[Member]:
     )
 
 
-def agency_categories(member: Member) -> QuerySet[Category]:
-    return Category.objects.filter(agency_id=member.agency_id)
+def agency_categories(member: Member, *, keep: Any = None) -> QuerySet[Category]:
+    """The agency's active categories, and the one with id ``keep`` (a task's current
+    category stays valid after it was deactivated)."""
+    return Category.objects.filter(agency_id=member.agency_id).filter(
+        Q(is_active=True) | Q(pk=keep)
+    )
 
 
 # --- the queue ---------------------------------------------------------------------------
@@ -137,6 +141,11 @@ class QueueFilterForm(forms.Form):
             ("-created", _("Oldest first")),
         ],
     )
+    check = forms.ChoiceField(
+        label=_("Triage"),
+        required=False,
+        choices=[("", _("Any")), ("needed", _("Needs a check"))],
+    )
     page = forms.IntegerField(required=False, min_value=1, max_value=MAX_PAGE)
 
     def __init__(self, member: Member, *args: Any, **kwargs: Any) -> None:
@@ -154,6 +163,7 @@ class QueueFilterForm(forms.Form):
             priority=data.get("priority"),
             due=data.get("due") or "",
             sort=data.get("sort") or DEFAULT_SORT,
+            needs_check=data.get("check") == "needed",
         )
 
 
@@ -221,7 +231,7 @@ class TaskEditForm(forms.Form):
         super().__init__(*args, **kwargs)
         field = self.fields["category"]
         assert isinstance(field, forms.ModelChoiceField)
-        field.queryset = agency_categories(member)
+        field.queryset = agency_categories(member, keep=task.category_id)
 
     def changes(self) -> dict[str, Any]:
         """Only what the person changed, so an untouched form records no event."""

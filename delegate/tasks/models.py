@@ -23,6 +23,9 @@ class Category(UUIDModel):
     name_en = models.CharField(_("name (English)"), max_length=100)
     name_de = models.CharField(_("name (German)"), max_length=100)
     skills = models.ManyToManyField(Skill, blank=True, related_name="categories")
+    # An inactive category is kept for the tasks that have it, but triage no longer
+    # chooses it and new tasks cannot.
+    is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
         ordering = ["name_en"]

@@ -15,7 +15,7 @@ from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
 from django.db import connection
-from django.db.models import Count, F, OrderBy, Q, QuerySet, Sum
+from django.db.models import BooleanField, Case, Count, F, OrderBy, Q, QuerySet, Sum, Value, When
 from django.utils.translation import gettext as _
 
 from delegate.access import tasks_visible_to
@@ -59,6 +59,12 @@ class QueueFilters:
     priority: int | None = None
     due: str = ""  # "" | overdue | soon | none
     sort: str = DEFAULT_SORT
+    needs_check: bool = False  # only tasks whose triage a person should still check
+
+
+# Triage (a later app) flags uncertain guesses on its result row, reached through the
+# reverse one-to-one "triage"; a checked result no longer needs a check.
+NEEDS_CHECK = Q(triage__needs_check=True, triage__checked_at__isnull=True)
 
 
 def queue_tasks(member: Member, filters: QueueFilters, *, now: dt.datetime) -> QuerySet[Task]:
@@ -69,7 +75,14 @@ def queue_tasks(member: Member, filters: QueueFilters, *, now: dt.datetime) -> Q
 def _listed(tasks: QuerySet[Task], sort: str) -> QuerySet[Task]:
     """What a list of tasks shows, in the order ``sort`` names."""
     order = SORTS.get(sort, SORTS[DEFAULT_SORT])
-    return tasks.select_related("client", "assignee__user").only(*_LIST_FIELDS).order_by(*order)
+    flagged = Case(When(NEEDS_CHECK, then=Value(True)), default=Value(False),
+                   output_field=BooleanField())  # fmt: skip
+    return (
+        tasks.select_related("client", "assignee__user")
+        .only(*_LIST_FIELDS)
+        .annotate(needs_check=flagged)
+        .order_by(*order)
+    )
 
 
 def _filtered(member: Member, filters: QueueFilters, *, now: dt.datetime) -> QuerySet[Task]:
@@ -92,6 +105,8 @@ def _filtered(member: Member, filters: QueueFilters, *, now: dt.datetime) -> Que
         tasks = tasks.filter(due_at__gte=now, due_at__lt=now + SOON)
     elif filters.due == "none":
         tasks = tasks.filter(due_at__isnull=True)
+    if filters.needs_check:
+        tasks = tasks.filter(NEEDS_CHECK)
     return tasks
 
 
@@ -296,6 +311,13 @@ def board_sections(member: Member, *, now: dt.datetime) -> list[Section]:
             visible.filter(status__in=Task.OPEN_STATUSES, due_at__gte=now, due_at__lt=now + SOON),
             [open_now],
             "scope=all&due=soon",
+        ),
+        (
+            "needs_check",
+            _("Triage needs a check"),
+            visible.filter(NEEDS_CHECK, status__in=Task.OPEN_STATUSES),
+            [open_now],
+            "scope=all&check=needed",
         ),
     ]
     sections = []

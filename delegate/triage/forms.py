@@ -61,6 +61,9 @@ class CategoryForm(forms.Form):
         label=_("Skills it needs"),
         widget=forms.CheckboxSelectMultiple,
     )
+    is_active = forms.BooleanField(
+        label=_("Active (triage may choose it)"), required=False, initial=True
+    )
 
     def __init__(self, member: Member, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import random
 
+from delegate.triage.seed_requests import REQUESTS
+
 # category slug -> (German task phrases, English task phrases)
 # fmt: off
 PHRASES: dict[str, tuple[list[str], list[str]]] = {
@@ -291,7 +293,7 @@ PHRASES: dict[str, tuple[list[str], list[str]]] = {
             "thanks for everything", "how many hours have we used",
             "who is my contact", "I am out of office today",
             "can we have a quick call", "merry Christmas", "my new phone number",
-            "do you have more capacity next month", "test", "all good, thanks",
+            "do you have more capacity next month", "testing the new channel", "all good, thanks",
             "quick question about how we work", "happy holidays", "I'll get back to you",
             "sounds good", "how are things", "question about our plan",
         ],
@@ -331,17 +333,37 @@ def _fill(phrase: str, rng: random.Random) -> str:
     return phrase
 
 
-def seed_examples(per_phrase: int = 3) -> list[tuple[str, str]]:
-    """(text, category slug) pairs: every phrase ``per_phrase`` times in varied frames."""
+def _sms(text: str) -> str:
+    """A request as typed on a phone: lower case, no final punctuation."""
+    return text.lower().rstrip(".!?")
+
+
+def seed_groups(per_phrase: int = 3) -> list[tuple[str, str, str]]:
+    """(group, text, category slug) triples: every phrase ``per_phrase`` times in varied
+    frames, and every whole request of ``seed_requests`` as written and SMS-style. The
+    variants of one phrase or request share a group, so a dev split by group never
+    scores a model on a variant of its own training text."""
     rng = random.Random(4711)
-    examples: list[tuple[str, str]] = []
+    examples: list[tuple[str, str, str]] = []
     for slug, (german, english) in PHRASES.items():
         for language, phrases in (("de", german), ("en", english)):
-            for phrase in phrases:
+            for index, phrase in enumerate(phrases):
+                group = f"{slug}/{language}/{index}"
                 for _ in range(per_phrase):
                     text = _fill(phrase, rng)
                     opener = rng.choice(_OPEN[language])
                     if not opener:
                         text = text[:1].upper() + text[1:]
-                    examples.append((f"{opener}{text}{rng.choice(_CLOSE[language])}", slug))
+                    closing = rng.choice(_CLOSE[language])
+                    examples.append((group, f"{opener}{text}{closing}", slug))
+    for slug, requests in REQUESTS.items():
+        for index, request in enumerate(requests):
+            group = f"{slug}/request/{index}"
+            examples.append((group, request, slug))
+            examples.append((group, _sms(request), slug))
     return examples
+
+
+def seed_examples(per_phrase: int = 3) -> list[tuple[str, str]]:
+    """(text, category slug) pairs: the seed training set (see ``seed_groups``)."""
+    return [(text, slug) for _group, text, slug in seed_groups(per_phrase)]

@@ -135,15 +135,23 @@ def triage_task(task_id: Any) -> TriageResult | None:
     return result
 
 
+def _active_category(task: Task, analysis: Analysis) -> Category | None:
+    """The best-ranked of triage's guesses that is an active category of the agency."""
+    ranked = [analysis.category, *(slug for slug, _p in analysis.category_ranked)]
+    found = {
+        c.slug: c
+        for c in Category.objects.filter(
+            agency_id=task.agency_id, slug__in=ranked, is_active=True
+        ).prefetch_related("skills")
+    }
+    return next((found[slug] for slug in ranked if slug in found), None)
+
+
 def _store(task: Task, analysis: Analysis, label: str) -> TriageResult:
-    category = (
-        Category.objects.filter(agency_id=task.agency_id, slug=analysis.category)
-        .prefetch_related("skills")
-        .first()
-    )
+    category = _active_category(task, analysis)
     skills = list(category.skills.all()) if category else []
     reasons = list(analysis.reasons)
-    if category is None:
+    if category is None or category.slug != analysis.category:
         reasons.append("category not in the agency's list")
     changes: dict[str, Any] = {}
     if task.category_id is None and category is not None:

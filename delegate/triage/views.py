@@ -74,7 +74,7 @@ def category_edit(request: HttpRequest, category_id: str) -> HttpResponse:
     member: Member = request.member  # type: ignore[attr-defined]
     category = access_category(member, category_id)
     initial = {"name_en": category.name_en, "name_de": category.name_de,
-               "skills": list(category.skills.all())}  # fmt: skip
+               "skills": list(category.skills.all()), "is_active": category.is_active}  # fmt: skip
     form = CategoryForm(member, request.POST or None, initial=initial, auto_id="category_%s")
     if request.method == "POST":
         if form.is_valid():

@@ -20,7 +20,8 @@ from delegate.api.urls import api
 from delegate.billing.models import Invoice, InvoiceLine
 from delegate.clients.models import Client, Contact
 from delegate.scheduling.models import Booking, Calendar, Event, EventType
-from delegate.tasks.models import Message, Task, TaskEvent
+from delegate.tasks.categories import ensure_default_categories
+from delegate.tasks.models import Category, Message, Task, TaskEvent
 from delegate.testing import Cast
 
 pytestmark = pytest.mark.django_db
@@ -38,6 +39,7 @@ PARAMS = {
     "event_id": ("event", True),
     "event_type_id": ("event_type", True),
     "booking_id": ("booking", True),
+    "category_id": ("category", False),
 }
 BODIES = {
     "/tasks/{task_id}": {"title": "pwned", "status": "cancelled"},
@@ -68,6 +70,7 @@ BODIES = {
     },
     "/bookings/{booking_id}/cancel": {},
     "/bookings/{booking_id}/reschedule": {"starts_at": "2030-01-07T09:00:00+01:00"},
+    "/categories/{category_id}": {"name_en": "pwned", "is_active": False},
 }  # fmt: skip
 MANAGER_ONLY = {"invoice_id"}
 
@@ -89,6 +92,7 @@ OPERATIONS = _operations()
 SNAPSHOT_MODELS = (
     Task, Message, TaskEvent, Client, Contact, Member, IdempotencyKey, Invoice, InvoiceLine,
     Calendar, Event, EventType, Booking,
+    Category,
 )  # fmt: skip
 
 
@@ -106,6 +110,9 @@ def _target(cast: Cast, name: str) -> Any:
         cast.invoice = draft(cast, issuer(cast))  # type: ignore[attr-defined]
     if name in {"calendar", "event", "event_type", "booking"} and not hasattr(cast, name):
         _scheduling(cast)
+    if name == "category" and not hasattr(cast, "category"):
+        by_slug = {c.slug: c for c in ensure_default_categories(cast.agency_a)}
+        cast.category = by_slug["travel"]  # type: ignore[attr-defined]
     return getattr(cast, name)
 
 

@@ -34,7 +34,8 @@ def triage_card(context: dict[str, Any], task: Task) -> dict[str, Any]:
     result = TriageResult.objects.filter(task=task).select_related("category").first()
     if member is None or result is None:
         return {"result": None}
-    categories = {c.slug: c for c in Category.objects.filter(agency_id=task.agency_id)}
+    active = Category.objects.filter(agency_id=task.agency_id, is_active=True)
+    categories = {c.slug: c for c in active}
     alternatives = [
         (categories[slug], round(float(p) * 100))
         for slug, p in result.category_ranked

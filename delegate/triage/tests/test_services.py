@@ -207,3 +207,15 @@ def test_the_worker_triages_a_new_task(
     assert note["reasons"][0]["why"] == "missing_skill"
     assert note["reasons"][0]["skill"] == "social-media"
     assert task.category is not None and task.category.slug == "social-media"
+
+
+def test_it_never_chooses_a_deactivated_category(triage_cast: Cast) -> None:
+    cast = triage_cast
+    Category.objects.filter(agency=cast.agency_a, slug="travel").update(is_active=False)
+    task = new_task(cast, "Bitte einen Flug nach Wien und ein Hotel für zwei Nächte buchen")
+    result = services.triage_task(task.pk)
+    assert result is not None and result.category_slug == "travel"
+    task.refresh_from_db()
+    assert task.category is not None and task.category.slug != "travel"
+    assert task.category.is_active
+    assert result.needs_check and "category not in the agency's list" in result.reasons

@@ -51,9 +51,9 @@ def to_vevent(event: Event, zone: ZoneInfo) -> icalendar.Event:
     if event.rrule:
         vevent.add("rrule", icalendar.vRecur.from_ical(event.rrule))
     for exdate in event.exdates:
-        vevent.add("exdate", _parsed(exdate))
+        vevent.add("exdate", _instance(event, exdate))
     if event.recurrence_id:
-        vevent.add("recurrence-id", _parsed(event.recurrence_id))
+        vevent.add("recurrence-id", _instance(event, event.recurrence_id))
     if event.organizer:
         vevent.add("organizer", f"mailto:{event.organizer}")
     for attendee in event.attendees:
@@ -65,6 +65,15 @@ def to_vevent(event: Event, zone: ZoneInfo) -> icalendar.Event:
             params["CN"] = attendee["name"]
         vevent.add("attendee", f"mailto:{attendee['email']}", parameters=params)
     return vevent
+
+
+def _instance(event: Event, value: str) -> dt.datetime | dt.date:
+    """An EXDATE or RECURRENCE-ID in the event's own zone (stored with a bare UTC
+    offset, it would be written with a TZID no calendar app knows)."""
+    parsed = _parsed(value)
+    if isinstance(parsed, dt.datetime) and parsed.tzinfo is not None:
+        return parsed.astimezone(ZoneInfo(event.tzid) if event.tzid else dt.UTC)
+    return parsed
 
 
 def _parsed(value: str) -> dt.datetime | dt.date:

@@ -281,3 +281,39 @@ def test_an_unreadable_event_does_not_stop_the_feed(cast: Cast) -> None:
     result = sync.import_feed(calendar, data.encode())
     assert result.created == 2
     assert busy_hours(calendar, first) == [(0, 10), (2, 15), (3, 10), (4, 10)]
+
+
+def test_a_moved_occurrence_goes_into_its_series_object_on_the_server(
+    cast: Cast, radicale_url: str
+) -> None:
+    user = f"acme-{uuid.uuid4().hex[:8]}"
+    with DAVClient(url=radicale_url, username=user, password="x") as client:
+        remote_url = str(client.principal().make_calendar(name="Acme", cal_id="main").url)
+    mirrored = services.create_calendar(
+        cast.bob, client=cast.acme, name="Phone", source="caldav", source_url=remote_url,
+        username=user, password="x",
+    )  # fmt: skip
+    start = next_monday_10()
+    series = services.save_event(
+        cast.bob, mirrored, summary="Standup", starts_at=start,
+        ends_at=start + dt.timedelta(minutes=15), rrule="FREQ=DAILY;COUNT=3",
+    )  # fmt: skip
+    assert sync.push_event_by_id(str(series.pk))
+    second = start + dt.timedelta(days=1)
+    moved = services.move_occurrence(
+        cast.bob, series, occurrence=second, starts_at=second + dt.timedelta(hours=3),
+        ends_at=second + dt.timedelta(hours=3, minutes=15),
+    )  # fmt: skip
+    assert sync.push_event_by_id(str(moved.pk))
+    with DAVClient(url=radicale_url, username=user, password="x") as client:
+        objects = client.calendar(url=remote_url).events()
+        assert len(objects) == 1  # one object holds the series and its override
+        vevents = objects[0].icalendar_instance.walk("VEVENT")
+    assert len(vevents) == 2
+    (override,) = [v for v in vevents if v.get("recurrence-id")]
+    assert override.decoded("recurrence-id") == second
+    assert override.decoded("dtstart") == second + dt.timedelta(hours=3)
+    # pulling it back changes nothing
+    result = sync.sync_caldav(mirrored)
+    assert result.created == 0
+    assert Event.objects.filter(calendar=mirrored).count() == 2

@@ -484,17 +484,23 @@ _TIER = {"marked": 0, "inherent": 0, "alone": 1, "cue": 1}
 
 
 def extract_deadline(
-    text: str, *, received_at: dt.datetime, time_zone: str = "Europe/Berlin", region: str = ""
+    text: str,
+    *,
+    received_at: dt.datetime,
+    time_zone: str = "Europe/Berlin",
+    region: str = "",
+    calendar: WorkCalendar | None = None,
 ) -> Deadline:
     """The deadline the client sets in ``text`` (the request body, see
     ``delegate.triage.text``), resolved in ``time_zone`` with the working days of
-    ``region``; ``at`` is None when the text sets none."""
+    ``region`` (or the client's own ``calendar`` of working days and hours, which "asap"
+    counts in); ``at`` is None when the text sets none."""
     try:
         zone = ZoneInfo(time_zone)
     except (KeyError, ValueError):
         zone = ZoneInfo("UTC")
     received = received_at.astimezone(zone)
-    calendar = WorkCalendar(region)
+    calendar = calendar or WorkCalendar(region)
     lowered = text.lower()
     groups = _group(lowered, find_components(lowered))
     deadlines: list[tuple[dt.datetime, str, str]] = []

@@ -26,7 +26,7 @@ LOW, NORMAL, HIGH, URGENT = 1, 2, 3, 4
 
 # The deadline and urgency are stated near the top; reading further only costs time
 # on huge pastes.
-DEADLINE_CHARS = 3000
+DEADLINE_CHARS = 2000
 
 _URGENT_WORDS = re.compile(
     r"\b(?:dringend|eilt|eilig|notfall|sofort|asap|urgent|urgently|emergency|immediately"
@@ -151,6 +151,11 @@ class Message:
 
 
 _NO_WORDS = Prediction("other", 0.0, (("other", 0.0),))
+_WORD = re.compile(r"[^\W\d_]{2,}")
+_FILE_NAME = re.compile(
+    r"[\w.-]+\.(?:pdf|docx?|xlsx?|pptx?|odt|ods|csv|txt|jpe?g|png|gif|heic|webp|zip|eml|msg)\b",
+    re.IGNORECASE,
+)
 
 
 def analyse_many(
@@ -159,7 +164,8 @@ def analyse_many(
     """``analyse`` for many messages at once: the classifier sees them in one batch,
     which is several times faster per message than one call each."""
     prepared = [prepare(m.text) for m in messages]
-    has_words = [bool(re.search(r"[^\W\d_]{2,}", p.body)) for p in prepared]
+    # A file name alone ("📎 scan_0042.pdf") is no request: nothing to classify.
+    has_words = [bool(_WORD.search(_FILE_NAME.sub(" ", p.body))) for p in prepared]
     worded = [p.body for p, ok in zip(prepared, has_words, strict=True) if ok]
     predictions = iter(classifier.predict_many(worded) if worded else [])
     return [

@@ -164,8 +164,12 @@ def analyse_many(
     """``analyse`` for many messages at once: the classifier sees them in one batch,
     which is several times faster per message than one call each."""
     prepared = [prepare(m.text) for m in messages]
-    # A file name alone ("📎 scan_0042.pdf") is no request: nothing to classify.
-    has_words = [bool(_WORD.search(_FILE_NAME.sub(" ", p.body))) for p in prepared]
+    # A file name alone ("📎 scan_0042.pdf") is no request: nothing to classify. (Only
+    # short bodies can be that; the pattern would cost quadratic time on a long word.)
+    has_words = [
+        bool(_WORD.search(_FILE_NAME.sub(" ", p.body) if len(p.body) < 300 else p.body))
+        for p in prepared
+    ]
     worded = [p.body for p, ok in zip(prepared, has_words, strict=True) if ok]
     predictions = iter(classifier.predict_many(worded) if worded else [])
     return [

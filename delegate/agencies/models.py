@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 import zoneinfo
 from decimal import Decimal
 from typing import Any
@@ -19,6 +20,12 @@ LANGUAGE_CHOICES = [("de", "Deutsch"), ("en", "English")]
 def validate_time_zone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
         raise ValidationError(_("%(value)s is not a known time zone."), params={"value": value})
+
+
+def validate_work_days(value: str) -> None:
+    """Weekday digits, 0 = Monday … 6 = Sunday, each at most once ("01234")."""
+    if not all(c in "0123456" for c in value) or len(set(value)) != len(value):
+        raise ValidationError(_("Give the working days as digits, 0 = Monday … 6 = Sunday."))
 
 
 class Agency(UUIDModel):
@@ -45,6 +52,16 @@ class Agency(UUIDModel):
     managing_directors = models.CharField(_("managing directors"), max_length=200, blank=True)
     email = models.EmailField(_("email"), blank=True)
     phone = models.CharField(_("phone"), max_length=30, blank=True)
+    # Office hours: what "asap" counts in for clients that have none of their own.
+    work_days = models.CharField(
+        _("working days"),
+        max_length=7,
+        default="01234",
+        help_text=_("0 = Monday … 6 = Sunday"),
+        validators=[validate_work_days],
+    )
+    work_starts_at = models.TimeField(_("working hours from"), default=dt.time(9, 0))
+    work_ends_at = models.TimeField(_("working hours until"), default=dt.time(17, 0))
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -59,6 +59,15 @@ class ClientForm(forms.Form):
     time_zone = forms.ChoiceField(
         label=_("Time zone"), choices=time_zone_choices, initial="Europe/Berlin"
     )
+    work_days = forms.CharField(
+        label=_("Working days"),
+        max_length=7,
+        required=False,
+        help_text=_("Digits, 0 = Monday … 6 = Sunday (01234 is Monday to Friday); empty: "
+                    "the agency's"),
+    )  # fmt: skip
+    work_starts_at = forms.TimeField(label=_("Working hours from"), required=False)
+    work_ends_at = forms.TimeField(label=_("Working hours until"), required=False)
     vat_id = forms.CharField(
         label=_("VAT id"),
         max_length=30,

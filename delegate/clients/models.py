@@ -4,7 +4,13 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from delegate.agencies.models import LANGUAGE_CHOICES, Agency, Member, validate_time_zone
+from delegate.agencies.models import (
+    LANGUAGE_CHOICES,
+    Agency,
+    Member,
+    validate_time_zone,
+    validate_work_days,
+)
 from delegate.core.models import UUIDModel, new_code
 
 
@@ -38,6 +44,16 @@ class Client(UUIDModel):
     time_zone = models.CharField(
         _("time zone"), max_length=64, default="Europe/Berlin", validators=[validate_time_zone]
     )
+    # The client's own working days and hours ("asap" counts in them); empty: the agency's.
+    work_days = models.CharField(
+        _("working days"),
+        max_length=7,
+        blank=True,
+        help_text=_("0 = Monday … 6 = Sunday"),
+        validators=[validate_work_days],
+    )
+    work_starts_at = models.TimeField(_("working hours from"), null=True, blank=True)
+    work_ends_at = models.TimeField(_("working hours until"), null=True, blank=True)
     vat_id = models.CharField(_("VAT id"), max_length=20, blank=True)
     email = models.EmailField(_("billing email"), blank=True)
     notes = models.TextField(_("notes"), blank=True)

@@ -27,7 +27,7 @@ from delegate.triage.keywords import keyword_features
 from delegate.triage.seed import seed_examples
 
 # Classification reads the top of the request only: enough words, bounded time.
-CLASSIFY_CHARS = 1500
+CLASSIFY_CHARS = 1000
 
 
 def _confidence(ranked: Sequence[tuple[Any, Any]]) -> float:

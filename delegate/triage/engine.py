@@ -26,7 +26,7 @@ LOW, NORMAL, HIGH, URGENT = 1, 2, 3, 4
 
 # The deadline and urgency are stated near the top; reading further only costs time
 # on huge pastes.
-DEADLINE_CHARS = 3000
+DEADLINE_CHARS = 2000
 
 _URGENT_WORDS = re.compile(
     r"\b(?:dringend|eilt|eilig|notfall|sofort|asap|urgent|urgently|emergency|immediately"
@@ -82,7 +82,12 @@ class Analysis:
 
 
 def _priority(
-    text: str, deadline: Deadline, *, received_at: dt.datetime, service_level: str, region: str
+    text: str,
+    deadline: Deadline,
+    *,
+    received_at: dt.datetime,
+    service_level: str,
+    calendar: WorkCalendar,
 ) -> tuple[int, float]:
     """Urgency words (two steps up; "no rush" one down), how close the deadline is in
     working hours (within 4: two steps, within 8: one; beyond two weeks one down) and
@@ -97,7 +102,6 @@ def _priority(
         signals += 1
     if deadline.at is not None:
         signals += 1
-        calendar = WorkCalendar(region)
         local = received_at.astimezone(deadline.at.tzinfo)
         if deadline.at <= calendar.add_working_hours(local, 4):
             score += 2
@@ -122,13 +126,14 @@ def analyse(
     region: str = "DE",
     service_level: str = "standard",
     threshold: float = DEFAULT_THRESHOLD,
+    calendar: WorkCalendar | None = None,
 ) -> Analysis:
     """Triage ``text`` (title and description of a task, or a raw message) received at
     ``received_at`` from a client in ``time_zone`` whose working days follow the public
     holidays of ``region``. Never raises on odd input: empty or meaningless text gives
     a low-confidence result."""
     return analyse_many(
-        [Message(text, received_at, time_zone, region, service_level)],
+        [Message(text, received_at, time_zone, region, service_level, calendar)],
         classifier=classifier,
         threshold=threshold,
     )[0]
@@ -141,9 +146,16 @@ class Message:
     time_zone: str = "Europe/Berlin"
     region: str = "DE"
     service_level: str = "standard"
+    # The client's working days and hours; None: Monday to Friday, 09:00–17:00.
+    calendar: WorkCalendar | None = None
 
 
 _NO_WORDS = Prediction("other", 0.0, (("other", 0.0),))
+_WORD = re.compile(r"[^\W\d_]{2,}")
+_FILE_NAME = re.compile(
+    r"[\w.-]+\.(?:pdf|docx?|xlsx?|pptx?|odt|ods|csv|txt|jpe?g|png|gif|heic|webp|zip|eml|msg)\b",
+    re.IGNORECASE,
+)
 
 
 def analyse_many(
@@ -152,7 +164,12 @@ def analyse_many(
     """``analyse`` for many messages at once: the classifier sees them in one batch,
     which is several times faster per message than one call each."""
     prepared = [prepare(m.text) for m in messages]
-    has_words = [bool(re.search(r"[^\W\d_]{2,}", p.body)) for p in prepared]
+    # A file name alone ("📎 scan_0042.pdf") is no request: nothing to classify. (Only
+    # short bodies can be that; the pattern would cost quadratic time on a long word.)
+    has_words = [
+        bool(_WORD.search(_FILE_NAME.sub(" ", p.body) if len(p.body) < 300 else p.body))
+        for p in prepared
+    ]
     worded = [p.body for p, ok in zip(prepared, has_words, strict=True) if ok]
     predictions = iter(classifier.predict_many(worded) if worded else [])
     return [
@@ -165,19 +182,24 @@ def _finish(
     message: Message, prepared: PreparedText, prediction: Prediction, threshold: float
 ) -> Analysis:
     received_at, time_zone, region = message.received_at, message.time_zone, message.region
+    calendar = message.calendar or WorkCalendar(region)
     service_level = message.service_level
     body = prepared.body
     reasons: list[str] = [] if prediction is not _NO_WORDS else ["no text"]
     language: Language = detect_language(body)
     deadline = extract_deadline(
-        body[:DEADLINE_CHARS], received_at=received_at, time_zone=time_zone, region=region
+        body[:DEADLINE_CHARS],
+        received_at=received_at,
+        time_zone=time_zone,
+        region=region,
+        calendar=calendar,
     )
     priority, priority_confidence = _priority(
         body[:DEADLINE_CHARS],
         deadline,
         received_at=received_at,
         service_level=service_level,
-        region=region,
+        calendar=calendar,
     )
     entities = extract_entities(prepared.full, deadline=deadline, region=region)
     if prepared.truncated:

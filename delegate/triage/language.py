@@ -80,7 +80,9 @@ class Language:
     confidence: float
 
 
-def _script_language(text: str) -> Language | None:
+def _script_language(text: str) -> tuple[Language | None, float]:
+    """The language a non-Latin script names (if most letters are in it), and the share
+    of letters outside the Latin script."""
     counts: dict[str, int] = {}
     letters = 0
     for char in text[:2000]:
@@ -95,24 +97,29 @@ def _script_language(text: str) -> Language | None:
                 counts[code] = counts.get(code, 0) + 1
                 break
     if not letters or not counts:
-        return None
+        return None, 0.0
     code, count = max(counts.items(), key=lambda item: item[1])
     share = count / letters
-    return Language(code, round(min(0.95, share), 2)) if share > 0.5 else None
+    foreign = sum(counts.values()) / letters
+    return (Language(code, round(min(0.95, share), 2)) if share > 0.5 else None), foreign
+
+
+# Letters of other scripts beyond this share make a Latin-script guess doubtful.
+MIXED_SCRIPTS = 0.2
 
 
 def detect_language(text: str) -> Language:
     """The language of ``text`` with a confidence between 0 and 1."""
-    by_script = _script_language(text)
+    by_script, foreign = _script_language(text)
     if by_script is not None:
         return by_script
     scores = dict.fromkeys(_WORDS, 0.0)
-    tokens = _TOKEN.findall(text[:5000].lower())
+    tokens = _TOKEN.findall(text[:2000].lower())
     for token in tokens:
         for code, words in _WORDS.items():
             if token in words:
                 scores[code] += 1
-    lowered = text[:5000].lower()
+    lowered = text[:2000].lower()
     scores["de"] += 0.5 * sum(lowered.count(c) for c in "äöüß")
     ranked = sorted(scores.items(), key=lambda item: item[1], reverse=True)
     (best, best_score), (_second, second_score) = ranked[0], ranked[1]
@@ -121,4 +128,7 @@ def detect_language(text: str) -> Language:
     # Share of the evidence, damped when there is little of it (a two-word SMS).
     share = best_score / (best_score + second_score)
     evidence = min(1.0, best_score / 4)
-    return Language(best, round(share * (0.5 + 0.5 * evidence), 2))
+    confidence = share * (0.5 + 0.5 * evidence)
+    if foreign > MIXED_SCRIPTS:
+        confidence = min(confidence, 0.4)  # mixed scripts: a person should look
+    return Language(best, round(confidence, 2))

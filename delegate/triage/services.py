@@ -28,6 +28,7 @@ from delegate.triage.classifier import Classifier, cached, seed_classifier, trai
 from delegate.triage.engine import Analysis, analyse
 from delegate.triage.models import TriageCorrection, TriageModel, TriageResult
 from delegate.triage.seed import seed_examples
+from delegate.triage.workdays import WorkCalendar
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +61,18 @@ def holiday_region(client: Client) -> str:
             return f"DE-{code}" if code else "DE"
         return country
     return client.agency.country.upper() if client.agency_id else "DE"
+
+
+def work_calendar(client: Client) -> WorkCalendar:
+    """The client's working days and hours (the agency's where the client has none) and
+    the public holidays of the client's region: what "asap" and working days count in."""
+    agency = client.agency
+    return WorkCalendar.of(
+        holiday_region(client),
+        days=client.work_days or agency.work_days,
+        starts_at=client.work_starts_at or agency.work_starts_at,
+        ends_at=client.work_ends_at or agency.work_ends_at,
+    )
 
 
 def threshold() -> float:
@@ -109,14 +122,16 @@ def triage_task(task_id: Any) -> TriageResult | None:
     if task is None or task.status != Task.Status.NEW:
         return None
     classifier, label = classifier_for(task.agency_id)
+    calendar = work_calendar(task.client)
     analysis = analyse(
         task_text(task),
         classifier=classifier,
         received_at=task.created_at,
         time_zone=task.client.time_zone,
-        region=holiday_region(task.client),
+        region=calendar.region,
         service_level=task.client.service_level,
         threshold=threshold(),
+        calendar=calendar,
     )
     try:
         with transaction.atomic():

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 # Triage reads at most this much of a message: a 1 MB paste must not take seconds, and
 # the request is at the top of a message anyway.
-MAX_CHARS = 20_000
+MAX_CHARS = 10_000
+# … and at most this many lines (a paste of one word per line costs per line).
+MAX_LINES = 300
 
 _QUOTE_START = re.compile(
     r"""^\s*(?:
@@ -54,19 +56,21 @@ class PreparedText:
 def prepare(text: str) -> PreparedText:
     """Split a message into the request body and the rest (see the module docstring)."""
     text = text or ""
-    truncated = len(text) > MAX_CHARS
-    text = text[:MAX_CHARS].replace("\r\n", "\n").replace("\r", "\n")
+    lines = text[:MAX_CHARS].replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    truncated = len(text) > MAX_CHARS or len(lines) > MAX_LINES
     own: list[str] = []
-    for line in text.split("\n"):
+    for line in lines[:MAX_LINES]:
         if _QUOTE_START.match(line):
             break
         own.append(line)
     body: list[str] = []
-    for index, line in enumerate(own):
+    has_request = False
+    for line in own:
         # A sign-off needs some request above it: "Danke!" alone is the whole message.
-        if index > 0 and any(part.strip() for part in body) and _SIGN_OFF.match(line):
+        if has_request and _SIGN_OFF.match(line):
             break
         body.append(line)
+        has_request = has_request or bool(line.strip())
     return PreparedText(
         body="\n".join(body).strip(), full="\n".join(own).strip(), truncated=truncated
     )

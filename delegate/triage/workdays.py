@@ -1,5 +1,6 @@
-"""Working days: Monday to Friday without the public holidays of a region (a German
-state such as "DE-BY", or a country), and working hours for "asap"."""
+"""Working days: the client's working weekdays (Monday to Friday unless they say
+otherwise) without the public holidays of a region (a German state such as "DE-BY", or a
+country), and their working hours for "asap" (09:00–17:00 unless they say otherwise)."""
 
 from __future__ import annotations
 
@@ -28,13 +29,33 @@ def _holidays(region: str, year: int) -> frozenset[dt.date]:
 
 @dataclass(frozen=True)
 class WorkCalendar:
-    """Monday to Friday without the public holidays of ``region`` ("DE-BY", "GB",
-    "US-NY"; empty for none)."""
+    """The weekdays ``days`` (0 = Monday) from ``starts_at`` to ``ends_at``, without the
+    public holidays of ``region`` ("DE-BY", "GB", "US-NY"; empty for none)."""
 
     region: str = ""
+    days: frozenset[int] = frozenset(range(5))
+    starts_at: dt.time = WORK_START
+    ends_at: dt.time = WORK_END
+
+    @classmethod
+    def of(
+        cls,
+        region: str,
+        *,
+        days: str = "",
+        starts_at: dt.time | None = None,
+        ends_at: dt.time | None = None,
+    ) -> WorkCalendar:
+        """From stored settings ("01234", times or None); anything missing or
+        inconsistent (no day, an end before the start) falls back to the default."""
+        weekdays = frozenset(int(c) for c in days if c in "0123456") or frozenset(range(5))
+        start, end = starts_at or WORK_START, ends_at or WORK_END
+        if end <= start:
+            start, end = WORK_START, WORK_END
+        return cls(region, weekdays, start, end)
 
     def is_working_day(self, day: dt.date) -> bool:
-        return day.weekday() < 5 and day not in _holidays(self.region, day.year)
+        return day.weekday() in self.days and day not in _holidays(self.region, day.year)
 
     def last_working_day(self, day: dt.date, *, not_before: dt.date) -> dt.date:
         """``day`` or the working day before it, but never before ``not_before``."""
@@ -45,7 +66,7 @@ class WorkCalendar:
 
     def next_working_day(self, day: dt.date) -> dt.date:
         candidate = day + dt.timedelta(days=1)
-        for _ in range(30):
+        for _ in range(60):
             if self.is_working_day(candidate):
                 break
             candidate += dt.timedelta(days=1)
@@ -61,11 +82,11 @@ class WorkCalendar:
         current = moment
         for _ in range(60):
             day = current.date()
-            start = current.replace(hour=WORK_START.hour, minute=0, second=0, microsecond=0)
-            end = current.replace(hour=WORK_END.hour, minute=0, second=0, microsecond=0)
+            start = dt.datetime.combine(day, self.starts_at, tzinfo=current.tzinfo)
+            end = dt.datetime.combine(day, self.ends_at, tzinfo=current.tzinfo)
             if not self.is_working_day(day) or current >= end:
                 nxt = self.next_working_day(day)
-                current = dt.datetime.combine(nxt, WORK_START, tzinfo=moment.tzinfo)
+                current = dt.datetime.combine(nxt, self.starts_at, tzinfo=moment.tzinfo)
                 continue
             current = max(current, start)
             if current + remaining <= end:

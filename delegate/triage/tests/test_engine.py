@@ -58,3 +58,26 @@ def test_priority_follows_urgency_deadline_and_service_level() -> None:
     assert priority("Rechnung an Müller bis Donnerstag") == 2
     assert priority("Rechnung an Müller bis heute 15 Uhr", "priority") == 4
     assert priority("Rechnung an Müller bis 31. Januar") == 1
+
+
+# The bad inputs the issue names (bench/triage times the same ones), each with the reason
+# a person is asked to check it.
+BAD_INPUTS = {
+    "": "no text",
+    "📎 scan_0042.pdf": "no text",
+    "Bitte die Rechnung bis Freitag schreiben. " * 25_000: "text truncated",
+    "🙏🙏🙏 🎄✈️📅 !!! 😬" * 20: "no text",
+    "Пожалуйста 予約 please bitte مرحبا ✈️ bis morgen 10 Uhr": "low language confidence",
+    "Bitte den Termin am 30. Februar eintragen": "date that does not exist",
+    "Bitte\n" * 170_000: "text truncated",
+}
+
+
+def test_bad_input_is_flagged_for_a_check_and_never_crashes() -> None:
+    results = analyse_many(
+        [Message(text, RECEIVED) for text in BAD_INPUTS], classifier=seed_classifier()
+    )
+    for (text, reason), result in zip(BAD_INPUTS.items(), results, strict=True):
+        assert result.needs_check and reason in result.reasons, (text[:40], result.reasons)
+    # "30. Februar" sets no deadline; a real date next to it would.
+    assert results[5].due_at is None

@@ -219,3 +219,22 @@ def test_it_never_chooses_a_deactivated_category(triage_cast: Cast) -> None:
     assert task.category is not None and task.category.slug != "travel"
     assert task.category.is_active
     assert result.needs_check and "category not in the agency's list" in result.reasons
+
+
+def test_asap_uses_the_clients_hours_else_the_agencys(triage_cast: Cast) -> None:
+    cast = triage_cast
+    # The agency works 08:00–12:00 Monday to Friday; received Tuesday 09:30.
+    cast.agency_a.work_starts_at, cast.agency_a.work_ends_at = dt.time(8), dt.time(12)
+    cast.agency_a.save()
+    task = new_task(cast, "Bitte asap die Unterlagen schicken")
+    services.triage_task(task.pk)
+    task.refresh_from_db()
+    assert task.due_at == dt.datetime(2026, 12, 1, 11, 30, tzinfo=BERLIN)
+    # The client's own days and hours win: Wednesdays only, 14:00–16:00.
+    cast.acme.work_days, cast.acme.work_starts_at = "2", dt.time(14)
+    cast.acme.work_ends_at = dt.time(16)
+    cast.acme.save()
+    other = new_task(cast, "Bitte asap die Unterlagen schicken")
+    services.triage_task(other.pk)
+    other.refresh_from_db()
+    assert other.due_at == dt.datetime(2026, 12, 2, 16, 0, tzinfo=BERLIN)

@@ -106,3 +106,33 @@ def test_the_work_calendar_knows_state_holidays() -> None:
     assert WorkCalendar("DE-BE").is_working_day(dt.date(2027, 1, 6))
     assert not WorkCalendar("DE").is_working_day(dt.date(2026, 12, 25))
     assert WorkCalendar("XX-YY").is_working_day(dt.date(2026, 12, 25))  # unknown: weekdays
+
+
+def test_asap_counts_in_the_clients_own_days_and_hours() -> None:
+    # Tuesday to Saturday, 10:00–14:00; received on a Friday at 13:30.
+    calendar = WorkCalendar.of("DE-BE", days="12345", starts_at=dt.time(10), ends_at=dt.time(14))
+    received = dt.datetime(2026, 12, 4, 13, 30, tzinfo=BERLIN)
+    text = "Bitte asap zurückrufen"
+    own = extract_deadline(text, received_at=received, region="DE-BE", calendar=calendar)
+    assert own.at == dt.datetime(2026, 12, 5, 11, 30, tzinfo=BERLIN)  # half an hour + 1.5 h
+    default = extract_deadline(text, received_at=received, region="DE-BE")
+    assert default.at == dt.datetime(2026, 12, 4, 15, 30, tzinfo=BERLIN)
+
+
+def test_asap_skips_the_holidays_of_the_clients_state() -> None:
+    # 6 January is a holiday in Bavaria, not in Berlin; the client works 08:00–12:00.
+    received = dt.datetime(2027, 1, 5, 11, 0, tzinfo=BERLIN)
+    for region, due in (
+        ("DE-BY", dt.datetime(2027, 1, 7, 9, 0)),
+        ("DE-BE", dt.datetime(2027, 1, 6, 9, 0)),
+    ):
+        calendar = WorkCalendar.of(region, starts_at=dt.time(8), ends_at=dt.time(12))
+        found = extract_deadline(
+            "asap bitte", received_at=received, region=region, calendar=calendar
+        )
+        assert found.at == due.replace(tzinfo=BERLIN), region
+
+
+def test_a_calendar_with_nonsense_settings_falls_back_to_office_hours() -> None:
+    odd = WorkCalendar.of("DE", days="9x", starts_at=dt.time(18), ends_at=dt.time(8))
+    assert odd == WorkCalendar("DE")

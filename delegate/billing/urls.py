@@ -22,4 +22,5 @@ urlpatterns = [
     path("lines/<uuid:line_id>/remove/", views.remove_line, name="remove_line"),
     path("clients/<uuid:client_id>/", views.client, name="client"),
     path("clients/<uuid:client_id>/contracts/", views.add_contract, name="add_contract"),
+    path("contracts/<uuid:contract_id>/", views.edit_contract, name="edit_contract"),
 ]

@@ -77,6 +77,17 @@ class PaymentForm(forms.Form):
     note = forms.CharField(label=_("Note"), max_length=200, required=False)
 
 
+class GapForm(forms.Form):
+    issuer = forms.ModelChoiceField(label=_("Issuer"), queryset=Issuer.objects.none())
+    reason = forms.CharField(label=_("Reason"), max_length=500)
+
+    def __init__(self, member: Member, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["issuer"].queryset = Issuer.objects.filter(  # type: ignore[attr-defined]
+            agency_id=member.agency_id
+        )
+
+
 class CancelForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=500)
 

@@ -9,6 +9,7 @@ urlpatterns = [
     path("run/", views.run, name="run"),
     path("new/", views.new, name="new"),
     path("issuers/", views.add_issuer, name="add_issuer"),
+    path("gaps/", views.gaps, name="gaps"),
     path("invoices/<uuid:invoice_id>/", views.invoice, name="invoice"),
     path("invoices/<uuid:invoice_id>/edit/", views.edit, name="edit"),
     path("invoices/<uuid:invoice_id>/lines/", views.add_line, name="add_line"),

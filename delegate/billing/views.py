@@ -30,6 +30,7 @@ from delegate.billing.forms import (
     CancelForm,
     ContractForm,
     DraftForm,
+    GapForm,
     IssuerForm,
     LineForm,
     NewDraftForm,
@@ -37,7 +38,7 @@ from delegate.billing.forms import (
     RunForm,
     add_service_errors,
 )
-from delegate.billing.models import Invoice, Issuer
+from delegate.billing.models import Invoice, Issuer, NumberGap
 from delegate.billing.pdf import invoice_pdf
 from delegate.clients.models import Client
 from delegate.tasks.views import _member, _post_only, staff_view
@@ -119,6 +120,39 @@ def new(request: HttpRequest) -> HttpResponse:
         else:
             return redirect("billing:invoice", invoice_id=invoice.pk)
     return _list(request, member, status=400, new_form=form)
+
+
+@staff_view(manager=True)
+def gaps(request: HttpRequest) -> HttpResponse:
+    """The numbers skipped on purpose in the agency's series, with their reasons; a
+    manager records a new one (it takes the next number of the chosen series)."""
+    member = _member(request)
+    form = GapForm(member, auto_id="gap_%s")
+    status = 200
+    if request.method == "POST":
+        form = GapForm(member, request.POST, auto_id="gap_%s")
+        if form.is_valid():
+            try:
+                gap = services.record_number_gap(
+                    member, form.cleaned_data["issuer"], reason=form.cleaned_data["reason"]
+                )
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(
+                    request,
+                    _("Number %(number)s is recorded as skipped.")
+                    % {"number": gap.issuer.format_number(gap.sequence)},
+                )
+                return redirect("billing:gaps")
+        status = 400
+    recorded = (
+        NumberGap.objects.filter(agency_id=member.agency_id)
+        .select_related("issuer", "recorded_by__user")
+        .order_by("issuer__legal_name", "sequence")
+    )
+    rows = [(gap, gap.issuer.format_number(gap.sequence)) for gap in recorded]
+    return render(request, "billing/gaps.html", {"gaps": rows, "form": form}, status=status)
 
 
 # --- one invoice -------------------------------------------------------------------------

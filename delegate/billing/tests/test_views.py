@@ -250,3 +250,27 @@ def test_only_the_agencys_managers_see_or_change_contract_terms(cast: Cast) -> N
         assert http.post(url("edit_contract", old.pk), data).status_code == status
     assert http.get(url("edit_contract", "00000000-0000-0000-0000-000000000000")).status_code == 404
     assert db_state(*BILLING) == before
+
+
+def test_a_manager_records_and_lists_skipped_numbers(cast: Cast) -> None:
+    from delegate.billing.models import NumberGap
+
+    the_issuer = issuer(cast)
+    http = cast.login(cast.alice)
+    response = http.post(url("gaps"), {"issuer": the_issuer.pk, "reason": "Typo in a paper copy"})
+    assert response.status_code == 302
+    gap = NumberGap.objects.get()
+    assert (gap.sequence, gap.recorded_by) == (1, cast.alice)
+    page = http.get(url("gaps")).text
+    assert "RE-00001" in page and "Typo in a paper copy" in page
+    before = db_state(NumberGap)
+    assert http.post(url("gaps"), {"issuer": the_issuer.pk, "reason": " "}).status_code == 400
+    mallory = cast.login(cast.mallory)
+    assert "Typo" not in mallory.get(url("gaps")).text
+    # Another agency's issuer is not a choice.
+    assert mallory.post(url("gaps"), {"issuer": the_issuer.pk, "reason": "x"}).status_code == 400
+    assert (
+        cast.login(cast.bob).post(url("gaps"), {"issuer": the_issuer.pk, "reason": "x"}).status_code
+        == 403
+    )
+    assert db_state(NumberGap) == before

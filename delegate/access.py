@@ -21,7 +21,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from delegate.agencies.models import Absence, Member, Skill
-from delegate.billing.models import Invoice, InvoiceLine, Issuer
+from delegate.billing.models import Contract, Invoice, InvoiceLine, Issuer
 from delegate.clients.models import Client, ClientTeamMember, Contact
 from delegate.intake.models import InboundMessage
 from delegate.routing.models import RebalanceProposal
@@ -331,6 +331,19 @@ def access_invoice(member: Member, invoice_id: Any, *, write: bool = False) -> I
         raise Http404("No such invoice") from None
     member.require_manager()
     return invoice
+
+
+def access_contract(member: Member, contract_id: Any) -> Contract:
+    """A contract version: the managers' business like invoices (assistants get 403,
+    other agencies 404)."""
+    try:
+        contract = Contract.objects.select_related("client").get(
+            pk=_uuid(contract_id), agency_id=member.agency_id
+        )
+    except Contract.DoesNotExist:
+        raise Http404("No such contract") from None
+    member.require_manager()
+    return contract
 
 
 def access_invoice_line(member: Member, line_id: Any) -> InvoiceLine:

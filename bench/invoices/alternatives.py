@@ -4,6 +4,7 @@ not project dependencies (``uv run --with reportlab …``, see README.md)."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 from collections.abc import Callable
 from typing import Any
@@ -66,8 +67,6 @@ def reportlab_page(snapshot: dict[str, Any]) -> Callable[[], bytes]:
 
 def available(snapshot: dict[str, Any]) -> dict[str, Callable[[], object]]:
     found: dict[str, Callable[[], object]] = {}
-    try:
+    with contextlib.suppress(ImportError):  # not installed: not measured
         found["pdf_reportlab_ms"] = reportlab_page(snapshot)
-    except ImportError:
-        pass
     return found

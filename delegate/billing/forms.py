@@ -13,6 +13,7 @@ from delegate.billing.models import Contract, Invoice, InvoiceLine, Issuer
 from delegate.billing.vat import VAT_RATES
 from delegate.clients.models import Client
 from delegate.tasks.forms import add_service_errors
+from delegate.tasks.models import Category
 
 __all__ = ["ContractForm", "DraftForm", "LineForm", "PaymentForm", "RunForm", "add_service_errors"]
 
@@ -76,14 +77,29 @@ class PaymentForm(forms.Form):
     note = forms.CharField(label=_("Note"), max_length=200, required=False)
 
 
+class GapForm(forms.Form):
+    issuer = forms.ModelChoiceField(label=_("Issuer"), queryset=Issuer.objects.none())
+    reason = forms.CharField(label=_("Reason"), max_length=500)
+
+    def __init__(self, member: Member, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["issuer"].queryset = Issuer.objects.filter(  # type: ignore[attr-defined]
+            agency_id=member.agency_id
+        )
+
+
 class CancelForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=500)
 
 
 class ContractForm(forms.ModelForm[Contract]):
-    junior_rate = forms.DecimalField(label=_("Hourly rate, junior"), required=False)
-    regular_rate = forms.DecimalField(label=_("Hourly rate, regular"), required=False)
-    senior_rate = forms.DecimalField(label=_("Hourly rate, senior"), required=False)
+    """All terms of a contract version: the contract's fields, an hourly rate per
+    assistant level and per assistant, and a fixed price per task category of the
+    agency (empty: none). ``contract`` fills it with that version's terms."""
+
+    junior_rate = forms.DecimalField(label=_("Hourly rate, junior"), required=False, min_value=0)
+    regular_rate = forms.DecimalField(label=_("Hourly rate, regular"), required=False, min_value=0)
+    senior_rate = forms.DecimalField(label=_("Hourly rate, senior"), required=False, min_value=0)
 
     class Meta:
         model = Contract
@@ -95,6 +111,41 @@ class ContractForm(forms.ModelForm[Contract]):
         ]  # fmt: skip
         widgets = {"starts_on": forms.DateInput(attrs={"type": "date"})}
 
+    def __init__(
+        self, member: Member, *args: Any, contract: Contract | None = None, **kwargs: Any
+    ) -> None:
+        if contract is not None:
+            kwargs.setdefault("instance", Contract(**{
+                f.attname: getattr(contract, f.attname)
+                for f in Contract._meta.concrete_fields if f.name != "id"
+            }))  # fmt: skip
+        super().__init__(*args, **kwargs)
+        self.assistants = list(
+            Member.objects.filter(agency_id=member.agency_id, is_active=True)
+            .select_related("user")
+            .order_by("user__name")
+        )
+        self.categories = list(Category.objects.filter(agency_id=member.agency_id))
+        for assistant in self.assistants:
+            self.fields[f"rate_{assistant.pk.hex}"] = forms.DecimalField(
+                label=_("Hourly rate, %(name)s") % {"name": assistant},
+                required=False,
+                min_value=0,
+            )
+        for category in self.categories:
+            self.fields[f"price_{category.pk.hex}"] = forms.DecimalField(
+                label=_("Price per task, %(category)s") % {"category": category},
+                required=False,
+                min_value=0,
+            )
+        if contract is not None and not self.is_bound:
+            for rate in contract.rates.all():
+                name = f"rate_{rate.member_id.hex}" if rate.member_id else f"{rate.level}_rate"
+                if name in self.fields:
+                    self.initial[name] = rate.hourly_rate
+            for price in contract.task_prices.all():
+                self.initial[f"price_{price.category_id.hex}"] = price.price
+
     def level_rates(self) -> dict[str, Any]:
         return {
             level: self.cleaned_data[f"{level}_rate"]
@@ -102,8 +153,31 @@ class ContractForm(forms.ModelForm[Contract]):
             if self.cleaned_data.get(f"{level}_rate") is not None
         }
 
+    def member_rates(self) -> dict[Member, Any]:
+        return {
+            assistant: self.cleaned_data[f"rate_{assistant.pk.hex}"]
+            for assistant in self.assistants
+            if self.cleaned_data.get(f"rate_{assistant.pk.hex}") is not None
+        }
+
+    def task_prices(self) -> dict[Category, Any]:
+        return {
+            category: self.cleaned_data[f"price_{category.pk.hex}"]
+            for category in self.categories
+            if self.cleaned_data.get(f"price_{category.pk.hex}") is not None
+        }
+
     def contract_fields(self) -> dict[str, Any]:
         return {name: self.cleaned_data[name] for name in self.Meta.fields}
+
+    def terms(self) -> dict[str, Any]:
+        """Everything ``services.create_contract`` takes."""
+        return {
+            "level_rates": self.level_rates(),
+            "member_rates": self.member_rates(),
+            "task_prices": self.task_prices(),
+            **self.contract_fields(),
+        }
 
 
 class IssuerForm(forms.ModelForm[Issuer]):

@@ -9,6 +9,7 @@ urlpatterns = [
     path("run/", views.run, name="run"),
     path("new/", views.new, name="new"),
     path("issuers/", views.add_issuer, name="add_issuer"),
+    path("gaps/", views.gaps, name="gaps"),
     path("invoices/<uuid:invoice_id>/", views.invoice, name="invoice"),
     path("invoices/<uuid:invoice_id>/edit/", views.edit, name="edit"),
     path("invoices/<uuid:invoice_id>/lines/", views.add_line, name="add_line"),
@@ -22,4 +23,5 @@ urlpatterns = [
     path("lines/<uuid:line_id>/remove/", views.remove_line, name="remove_line"),
     path("clients/<uuid:client_id>/", views.client, name="client"),
     path("clients/<uuid:client_id>/contracts/", views.add_contract, name="add_contract"),
+    path("contracts/<uuid:contract_id>/", views.edit_contract, name="edit_contract"),
 ]

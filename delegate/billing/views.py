@@ -5,6 +5,7 @@ Views parse input, fetch objects through ``delegate.access``, call one service, 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -16,7 +17,12 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from delegate.access import access_client, access_invoice, access_invoice_line
+from delegate.access import (
+    access_client,
+    access_contract,
+    access_invoice,
+    access_invoice_line,
+)
 from delegate.agencies.models import Member
 from delegate.billing import invoicing, ledger, services
 from delegate.billing.einvoice import cii_xml
@@ -24,6 +30,7 @@ from delegate.billing.forms import (
     CancelForm,
     ContractForm,
     DraftForm,
+    GapForm,
     IssuerForm,
     LineForm,
     NewDraftForm,
@@ -31,7 +38,7 @@ from delegate.billing.forms import (
     RunForm,
     add_service_errors,
 )
-from delegate.billing.models import Contract, Invoice, Issuer
+from delegate.billing.models import Invoice, Issuer, NumberGap
 from delegate.billing.pdf import invoice_pdf
 from delegate.clients.models import Client
 from delegate.tasks.views import _member, _post_only, staff_view
@@ -113,6 +120,39 @@ def new(request: HttpRequest) -> HttpResponse:
         else:
             return redirect("billing:invoice", invoice_id=invoice.pk)
     return _list(request, member, status=400, new_form=form)
+
+
+@staff_view(manager=True)
+def gaps(request: HttpRequest) -> HttpResponse:
+    """The numbers skipped on purpose in the agency's series, with their reasons; a
+    manager records a new one (it takes the next number of the chosen series)."""
+    member = _member(request)
+    form = GapForm(member, auto_id="gap_%s")
+    status = 200
+    if request.method == "POST":
+        form = GapForm(member, request.POST, auto_id="gap_%s")
+        if form.is_valid():
+            try:
+                gap = services.record_number_gap(
+                    member, form.cleaned_data["issuer"], reason=form.cleaned_data["reason"]
+                )
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(
+                    request,
+                    _("Number %(number)s is recorded as skipped.")
+                    % {"number": gap.issuer.format_number(gap.sequence)},
+                )
+                return redirect("billing:gaps")
+        status = 400
+    recorded = (
+        NumberGap.objects.filter(agency_id=member.agency_id)
+        .select_related("issuer", "recorded_by__user")
+        .order_by("issuer__legal_name", "sequence")
+    )
+    rows = [(gap, gap.issuer.format_number(gap.sequence)) for gap in recorded]
+    return render(request, "billing/gaps.html", {"gaps": rows, "form": form}, status=status)
 
 
 # --- one invoice -------------------------------------------------------------------------
@@ -321,18 +361,44 @@ def xml(request: HttpRequest, invoice_id: str) -> HttpResponse:
 # --- a client's contracts and ledger -----------------------------------------------------
 
 
+def _versions(client: Client) -> list[dict[str, Any]]:
+    """The client's contract versions, newest first, each with the day before the
+    next one starts (its last day) and whether it is in force today."""
+    versions = ledger.contract_versions(client)
+    today = timezone.localdate()
+    rows = []
+    for index, version in enumerate(versions):
+        following = versions[index + 1] if index + 1 < len(versions) else None
+        ends_on = following.starts_on - dt.timedelta(days=1) if following else None
+        rows.append(
+            {
+                "contract": version,
+                "ends_on": ends_on,
+                "is_current": version.starts_on <= today and (ends_on is None or today <= ends_on),
+            }
+        )
+    return list(reversed(rows))
+
+
 def _client_page(
     request: HttpRequest, client: Client, *, status: int = 200, **extra: Any
 ) -> HttpResponse:
     today = timezone.localdate()
+    member = _member(request)
     context = {
         "client": client,
-        "contracts": Contract.objects.filter(client=client).prefetch_related("rates"),
+        "versions": _versions(client),
         "months": list(reversed(ledger.client_ledger(client, until=today)))[:12],
-        "form": ContractForm(auto_id="contract_%s", initial={"starts_on": today.replace(day=1)}),
+        "form": ContractForm(
+            member, auto_id="contract_%s", initial={"starts_on": _next_month(today)}
+        ),
         **extra,
     }
     return render(request, "billing/client.html", context, status=status)
+
+
+def _next_month(today: dt.date) -> dt.date:
+    return ledger.add_months(ledger.month_start(today), 1)
 
 
 @staff_view(manager=True)
@@ -346,15 +412,41 @@ def add_contract(request: HttpRequest, client_id: str) -> HttpResponse:
     target = access_client(member, client_id, write=True)
     if (refused := _post_only(request)) is not None:
         return refused
-    form = ContractForm(request.POST, auto_id="contract_%s")
+    form = ContractForm(member, request.POST, auto_id="contract_%s")
     if form.is_valid():
         try:
-            services.create_contract(
-                member, target, level_rates=form.level_rates(), **form.contract_fields()
-            )
+            services.create_contract(member, target, **form.terms())
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
             messages.success(request, _("Contract saved."))
             return redirect("billing:client", client_id=target.pk)
     return _client_page(request, target, status=400, form=form)
+
+
+@staff_view(manager=True)
+def edit_contract(request: HttpRequest, contract_id: str) -> HttpResponse:
+    """All terms of a contract version, to change them from a date: saving makes a new
+    version (or replaces one not in force yet); the version shown stays as it was."""
+    member = _member(request)
+    current = access_contract(member, contract_id)
+    status = 200
+    if request.method == "POST":
+        form = ContractForm(member, request.POST, contract=current, auto_id="contract_%s")
+        if form.is_valid():
+            try:
+                services.create_contract(member, current.client, **form.terms())
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(request, _("The new terms are saved."))
+                return redirect("billing:client", client_id=current.client_id)
+        status = 400
+    else:
+        today = timezone.localdate()
+        starts_on = current.starts_on if current.starts_on > today else _next_month(today)
+        form = ContractForm(
+            member, contract=current, auto_id="contract_%s", initial={"starts_on": starts_on}
+        )
+    context = {"contract": current, "client": current.client, "form": form}
+    return render(request, "billing/contract.html", context, status=status)

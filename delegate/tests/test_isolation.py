@@ -66,6 +66,19 @@ def _invoice(cast: Cast, *, issued: bool = False) -> Any:
     return invoicing.issue_invoice(cast.alice, invoice) if issued else invoice
 
 
+def _contract(c: Cast) -> dict[str, Any]:
+    import datetime as dt
+
+    from delegate.billing.models import Contract
+    from delegate.billing.tests.helpers import contract
+
+    # After the months the other routes' invoices cover, which keep their terms.
+    found = Contract.objects.filter(client=c.acme).first() or contract(
+        c, starts_on=dt.date(2099, 1, 1)
+    )
+    return {"contract_id": found.pk}
+
+
 def _task(c: Cast) -> dict[str, Any]:
     return {"task_id": c.task.pk}
 
@@ -172,6 +185,7 @@ TARGETS: dict[str, Kwargs] = {
     "billing:remove_line": lambda c: {"line_id": _invoice(c).lines.get().pk},
     "billing:client": _client,
     "billing:add_contract": _client,
+    "billing:edit_contract": _contract,
     "portal:invoice": lambda c: {"invoice_id": _invoice(c, issued=True).pk},
     "agencies:member": _member,
     "agencies:member_update": _member,

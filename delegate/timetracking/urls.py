@@ -5,6 +5,7 @@ from delegate.timetracking import views
 app_name = "timetracking"
 
 urlpatterns = [
+    path("approvals/", views.approvals, name="approvals"),
     path("tasks/<uuid:task_id>/", views.task_time, name="task_time"),
     path("tasks/<uuid:task_id>/start/", views.start, name="start"),
     path("tasks/<uuid:task_id>/stop/", views.stop, name="stop"),

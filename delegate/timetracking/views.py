@@ -3,6 +3,7 @@ without JavaScript), timer start/stop, manual entries, edits and deletion."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.contrib import messages
@@ -19,6 +20,7 @@ from delegate.tasks.models import Task
 from delegate.tasks.views import _is_partial, _member, _post_only, staff_view
 from delegate.timetracking import services
 from delegate.timetracking.forms import EntryForm, add_service_errors
+from delegate.timetracking.models import TimeEntry
 
 CARD = "timetracking/task_time.html"
 
@@ -136,3 +138,32 @@ def delete_entry(request: HttpRequest, entry_id: str) -> HttpResponse:
     except ValidationError as exc:
         return _card(request, member, task, status=400, error=" ".join(exc.messages))
     return _done(request, member, task, _("Entry deleted."))
+
+
+@staff_view(manager=True)
+def approvals(request: HttpRequest) -> HttpResponse:
+    """Finished, unapproved time of the agency; a manager approves the ticked entries
+    at once. Ids from the form count only within the member's agency."""
+    member = _member(request)
+    if request.method == "POST":
+        ids = [value for value in request.POST.getlist("entry") if _is_uuid(value)]
+        entries = TimeEntry.objects.filter(agency_id=member.agency_id, pk__in=ids)
+        count = services.approve_entries(member, entries)
+        messages.success(request, _("%(count)s entries approved.") % {"count": count})
+        return redirect("timetracking:approvals")
+    pending = (
+        TimeEntry.objects.filter(
+            agency_id=member.agency_id, ended_at__isnull=False, approved_at__isnull=True
+        )
+        .select_related("client", "task", "member__user")
+        .order_by("client__name", "started_at")[:500]
+    )
+    return render(request, "timetracking/approvals.html", {"pending": pending})
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True

@@ -7,8 +7,11 @@
   an XSLT 2/3 processor). Its code lists are read from the file next to it, so no
   network is needed.
 
-The XRechnung CIUS rules (BR-DE-*) are *not* among them: no maintained package on the
-registries this project uses bundles KoSIT's XRechnung Schematron.
+The XRechnung CIUS rules (BR-DE-*) are *not* among them: no package on the registries
+this project uses bundles KoSIT's XRechnung Schematron for offline use (checked again on
+2 Dec 2026: ``eu-einvoice`` 1.0.0 downloads the rule sets from GitHub at run time,
+``erechnung-core`` 1.0.0 runs KoSIT's Java validator fetched by a script, ``einvoicekit``
+0.2.0 calls a hosted service), and none bundles a PDF/A validator either.
 """
 
 from __future__ import annotations

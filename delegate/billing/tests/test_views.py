@@ -175,3 +175,102 @@ def test_it_refuses_a_bad_iban_or_another_agencys_client(cast: Cast) -> None:
     assert mallory.post(url("add_issuer"), {**ISSUER, "client": cast.acme.pk}).status_code == 400
     assert cast.login(cast.bob).post(url("add_issuer"), ISSUER).status_code == 403
     assert db_state(Issuer) == before
+
+
+def _terms(starts_on: dt.date, **extra: str) -> dict[str, str]:
+    return {"starts_on": starts_on.isoformat(), "hourly_rate": "65", "rounding_increment": "6",
+            "rounding_mode": "task", "monthly_fee": "25", "package_hours": "8",
+            "package_fee": "400", "rollover_cap_hours": "4", "rollover_months": "1",
+            "overage_rate": "75", "overage_needs_approval": "on", "payment_terms_days": "10",
+            "vat_rate": "19.00", "is_business": "on", **extra}  # fmt: skip
+
+
+def test_a_manager_changes_all_terms_from_next_month_in_a_new_version(cast: Cast) -> None:
+    from delegate.billing import ledger
+    from delegate.tasks.models import Category
+
+    category = Category.objects.create(
+        agency=cast.agency_a, slug="travel", name_en="Travel", name_de="Reisen"
+    )
+    old = contract(cast, hourly_rate=Decimal("60.00"), level_rates={"senior": Decimal("90")},
+                   task_prices={category: Decimal("30")})  # fmt: skip
+    http = cast.login(cast.alice)
+    page = http.get(url("edit_contract", old.pk))
+    assert page.status_code == 200
+    form = page.context["form"]
+    assert form.initial["senior_rate"] == Decimal("90.00")
+    assert form.initial[f"price_{category.pk.hex}"] == Decimal("30.00")
+    next_month = ledger.add_months(ledger.month_start(dt.date.today()), 1)
+    assert form.initial["starts_on"] == next_month
+    data = _terms(next_month, junior_rate="40", **{f"rate_{cast.bob.pk.hex}": "88",
+                                                   f"price_{category.pk.hex}": "35"})  # fmt: skip
+    response = http.post(url("edit_contract", old.pk), data)
+    assert response.status_code == 302, response.content
+    old.refresh_from_db()
+    assert old.hourly_rate == Decimal("60.00")  # the old version is untouched
+    assert old.rates.get().hourly_rate == Decimal("90.00")
+    new = Contract.objects.get(client=cast.acme, starts_on=next_month)
+    assert (new.hourly_rate, new.rounding_increment, new.rounding_mode) == (
+        Decimal("65.00"),
+        6,
+        "task",
+    )
+    assert (new.package_hours, new.rollover_cap_hours, new.overage_rate) == (
+        Decimal("8.00"),
+        Decimal("4.00"),
+        Decimal("75.00"),
+    )
+    assert new.overage_needs_approval and new.monthly_fee == Decimal("25.00")
+    assert {(r.level, r.member_id, r.hourly_rate) for r in new.rates.all()} == {
+        ("junior", None, Decimal("40.00")),
+        ("", cast.bob.pk, Decimal("88.00")),
+    }
+    assert new.task_prices.get().price == Decimal("35.00")
+    assert "Change terms" in http.get(url("client", cast.acme.pk)).text
+
+
+def test_it_refuses_new_terms_for_a_past_month_and_changes_nothing(cast: Cast) -> None:
+    old = contract(cast)
+    http = cast.login(cast.alice)
+    before = db_state(*BILLING)
+    response = http.post(url("edit_contract", old.pk), _terms(dt.date(2026, 2, 1)))
+    assert response.status_code == 400
+    assert "Past months keep their terms" in response.text
+    assert db_state(*BILLING) == before
+
+
+def test_only_the_agencys_managers_see_or_change_contract_terms(cast: Cast) -> None:
+    old = contract(cast)
+    next_month = dt.date.today().replace(day=1) + dt.timedelta(days=32)
+    data = _terms(next_month.replace(day=1))
+    before = db_state(*BILLING)
+    for who, status in (("bob", 403), ("eve", 403), ("mallory", 404)):
+        http = cast.login(getattr(cast, who))
+        assert http.get(url("edit_contract", old.pk)).status_code == status
+        assert http.post(url("edit_contract", old.pk), data).status_code == status
+    assert http.get(url("edit_contract", "00000000-0000-0000-0000-000000000000")).status_code == 404
+    assert db_state(*BILLING) == before
+
+
+def test_a_manager_records_and_lists_skipped_numbers(cast: Cast) -> None:
+    from delegate.billing.models import NumberGap
+
+    the_issuer = issuer(cast)
+    http = cast.login(cast.alice)
+    response = http.post(url("gaps"), {"issuer": the_issuer.pk, "reason": "Typo in a paper copy"})
+    assert response.status_code == 302
+    gap = NumberGap.objects.get()
+    assert (gap.sequence, gap.recorded_by) == (1, cast.alice)
+    page = http.get(url("gaps")).text
+    assert "RE-00001" in page and "Typo in a paper copy" in page
+    before = db_state(NumberGap)
+    assert http.post(url("gaps"), {"issuer": the_issuer.pk, "reason": " "}).status_code == 400
+    mallory = cast.login(cast.mallory)
+    assert "Typo" not in mallory.get(url("gaps")).text
+    # Another agency's issuer is not a choice.
+    assert mallory.post(url("gaps"), {"issuer": the_issuer.pk, "reason": "x"}).status_code == 400
+    assert (
+        cast.login(cast.bob).post(url("gaps"), {"issuer": the_issuer.pk, "reason": "x"}).status_code
+        == 403
+    )
+    assert db_state(NumberGap) == before

@@ -87,3 +87,37 @@ def test_it_edits_an_entry_in_the_viewers_time_zone(cast: Cast) -> None:
     assert (entry.minutes, entry.note, entry.is_billable) == (40, "call", False)
     # bob has no profile: the agency's zone (Berlin, UTC+1 in March) reads the input.
     assert entry.started_at == dt.datetime(2026, 3, 2, 8, 15, tzinfo=dt.UTC)
+
+
+def test_a_manager_approves_ticked_entries_of_the_agency_only(cast: Cast) -> None:
+    started = timezone.now() - dt.timedelta(hours=3)
+    first = services.log_time(cast.bob, cast.task, started_at=started, minutes=30)
+    second = services.log_time(cast.bob, cast.task, started_at=started, minutes=15)
+    theirs = services.log_time(cast.mallory, cast.task_b, started_at=started, minutes=20)
+    http = cast.login(cast.alice)
+    page = http.get(reverse("timetracking:approvals"))
+    assert page.status_code == 200
+    assert str(first.pk) in page.text and str(theirs.pk) not in page.text
+    response = http.post(
+        reverse("timetracking:approvals"),
+        {"entry": [str(first.pk), str(theirs.pk), "not-an-id"]},
+    )
+    assert response.status_code == 302
+    first.refresh_from_db()
+    second.refresh_from_db()
+    theirs.refresh_from_db()
+    assert first.approved_by_member == cast.alice
+    assert second.approved_at is None  # not ticked
+    assert theirs.approved_at is None  # another agency's
+
+
+@pytest.mark.parametrize("who", ["bob", "carol"])
+def test_only_managers_reach_the_approvals(cast: Cast, who: str) -> None:
+    entry = services.log_time(
+        cast.bob, cast.task, started_at=timezone.now() - dt.timedelta(hours=1), minutes=10
+    )
+    http = cast.login(getattr(cast, who))
+    before = db_state(TimeEntry)
+    assert http.get(reverse("timetracking:approvals")).status_code == 403
+    assert http.post(reverse("timetracking:approvals"), {"entry": [entry.pk]}).status_code == 403
+    assert db_state(TimeEntry) == before

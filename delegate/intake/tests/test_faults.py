@@ -170,3 +170,21 @@ def test_kill_9_of_server_and_worker_loses_and_doubles_nothing(tmp_path: Path) -
     assert {s for s, state in states.items() if state == "quarantined"} == set(states) - from_carol
     titles = list(Task.objects.filter(channel="email").values_list("title", flat=True))
     assert sorted(titles) == sorted(from_carol)  # exactly one task each
+
+
+def test_sigterm_stops_the_server_even_with_an_idle_client_connected(tmp_path: Path) -> None:
+    port = _free_port()
+    smtp = _spawn(tmp_path, "smtp_intake", "--bind", f"127.0.0.1:{port}")
+    try:
+        _wait_listening(port)
+        client = smtplib.SMTP("127.0.0.1", port, timeout=30)
+        client.ehlo()  # connected and idle, as a sending server between two mails
+        smtp.send_signal(signal.SIGTERM)
+        # Bounded, not a speed check: before the fix the process waited for the client.
+        assert smtp.wait(60) == 0
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        client.close()
+    finally:
+        if smtp.poll() is None:
+            _kill(smtp)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 from argparse import ArgumentParser
 from typing import Any
@@ -11,6 +12,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from delegate.intake.mail.smtp import start_server
+
+SHUTDOWN_GRACE_SECONDS = 5.0
 
 
 class Command(BaseCommand):
@@ -34,6 +37,12 @@ class Command(BaseCommand):
         address = server.sockets[0].getsockname()
         self.stdout.write(f"smtp intake listening on {address[0]}:{address[1]}")
         self.stdout.flush()
-        async with server:
-            await stop.wait()
+        await stop.wait()
+        # Stop listening, give a mail in the middle of DATA a moment to be stored and
+        # answered, then leave: asyncio.run cancels the connections still open (idle
+        # clients would otherwise keep ``wait_closed`` waiting for ever). A client cut off
+        # before its 250 was never told the mail was accepted, so it sends it again.
+        server.close()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(server.wait_closed(), timeout=SHUTDOWN_GRACE_SECONDS)
         self.stdout.write("smtp intake stopped")

@@ -215,6 +215,9 @@ AUTO_MAIL_MAX_PER_RECIPIENT_PER_HOUR = env_int(
 # --- intake ---------------------------------------------------------------------------
 # Mail to <agency-slug>[+<client code>|+task-<code>]@<domain> is accepted for these domains.
 INTAKE_EMAIL_DOMAINS = [d.lower() for d in env_list("INTAKE_EMAIL_DOMAINS", ["localhost"])]
+# Mailbox names taken at an agency's own intake domain (Agency.intake_domain):
+# tasks@, tasks+<client code>@, tasks+task-<task code>@ (the first is the one printed).
+INTAKE_MAILBOX_NAMES = [n.lower() for n in env_list("INTAKE_MAILBOX_NAMES", ["tasks", "aufgaben"])]
 INTAKE_SMTP_BIND = env_str("INTAKE_SMTP_BIND", "127.0.0.1:2525")
 INTAKE_MAX_MESSAGE_BYTES = env_int("INTAKE_MAX_MESSAGE_BYTES", 25 * 1024 * 1024, minimum=1024)
 # IMAP mailboxes to poll (comma-separated URLs, see .env.example); empty: none.

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import zoneinfo
 from decimal import Decimal
 from typing import Any
@@ -62,11 +63,43 @@ class Agency(UUIDModel):
     )
     work_starts_at = models.TimeField(_("working hours from"), default=dt.time(9, 0))
     work_ends_at = models.TimeField(_("working hours until"), default=dt.time(17, 0))
+    # The agency's own mail domain for intake (its MX points at Delegate): clients write to
+    # tasks@<domain> and tasks+<client code>@<domain>. Empty: only the shared domains.
+    intake_domain = models.CharField(
+        _("own intake domain"),
+        max_length=253,
+        blank=True,
+        help_text=_("e.g. mail.example.de; clients then write to tasks+<client code>@ it"),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         verbose_name = _("agency")
         verbose_name_plural = _("agencies")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["intake_domain"],
+                condition=~Q(intake_domain=""),
+                name="uniq_agency_intake_domain",
+            )
+        ]
+
+    def clean(self) -> None:
+        super().clean()
+        self.intake_domain = self.intake_domain.strip().lower().rstrip(".")
+        if self.intake_domain and (
+            self.intake_domain in settings.INTAKE_EMAIL_DOMAINS
+            or not re.fullmatch(
+                r"(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,63}", self.intake_domain
+            )
+        ):
+            raise ValidationError(
+                {"intake_domain": _("Give a domain of the agency's own, such as mail.example.de.")}
+            )
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.intake_domain = self.intake_domain.strip().lower().rstrip(".")
+        super().save(*args, **kwargs)
 
     def __str__(self) -> str:
         return self.name

@@ -1,7 +1,9 @@
 """Intake addresses. Every agency receives at ``<agency-slug>@<domain>`` for each domain
-in ``INTAKE_EMAIL_DOMAINS``; plus-addressing narrows it down: ``<slug>+<client code>@…``
-is a client's own address, ``<slug>+task-<task code>@…`` the reply address of a task
-(what Delegate's mail to clients carries as Reply-To)."""
+in ``INTAKE_EMAIL_DOMAINS``; an agency with its own intake domain (``Agency.intake_domain``,
+its MX pointing here) also receives at ``tasks@<its domain>`` (any name in
+``INTAKE_MAILBOX_NAMES``). Plus-addressing narrows it down: ``…+<client code>@…`` is a
+client's own address, ``…+task-<task code>@…`` the reply address of a task (what
+Delegate's mail to clients carries as Reply-To)."""
 
 from __future__ import annotations
 
@@ -23,22 +25,35 @@ class Route:
     task_code: str = ""
 
 
-def _parts(address: str) -> tuple[str, str] | None:
-    """(agency slug, tag) of an intake address, or None for another domain."""
+@dataclass(frozen=True)
+class _Parts:
+    base: str  # the local part before "+", lower-case
+    tag: str  # after "+", as written
+    domain: str  # lower-case
+    shared: bool  # one of INTAKE_EMAIL_DOMAINS (base is the agency slug)
+
+
+def _parts(address: str) -> _Parts | None:
+    """The pieces of an address that may be an intake address (no queries), or None."""
     local, _, domain = address.strip().strip("<>").rpartition("@")
-    if not local or domain.lower() not in settings.INTAKE_EMAIL_DOMAINS:
+    domain = domain.lower().rstrip(".")
+    if not local or not domain:
         return None
     base, _, tag = local.partition("+")
-    return base.lower(), tag
+    base = base.lower()
+    shared = domain in settings.INTAKE_EMAIL_DOMAINS
+    if not shared and base not in settings.INTAKE_MAILBOX_NAMES:
+        return None
+    return _Parts(base, tag, domain, shared)
 
 
 def task_code_in(address: str) -> str:
     """The task code of a task reply address, '' for any other address (no queries:
     the worker asks this of every mail)."""
     parts = _parts(address)
-    if parts is None or not parts[1].lower().startswith(TASK_TAG):
+    if parts is None or not parts.tag.lower().startswith(TASK_TAG):
         return ""
-    return parts[1][len(TASK_TAG) :].upper()
+    return parts.tag[len(TASK_TAG) :].upper()
 
 
 def route_for(address: str) -> Route | None:
@@ -46,27 +61,33 @@ def route_for(address: str) -> Route | None:
     parts = _parts(address)
     if parts is None:
         return None
-    slug, tag = parts
-    agency = Agency.objects.filter(slug=slug).first()
+    if parts.shared:
+        agency = Agency.objects.filter(slug=parts.base).first()
+    else:
+        agency = Agency.objects.filter(intake_domain=parts.domain).first()
     if agency is None:
         return None
+    tag = parts.tag
     if tag.lower().startswith(TASK_TAG):
         return Route(agency, task_code=task_code_in(address))
     client = Client.objects.filter(agency=agency, code=tag.upper()).first() if tag else None
     return Route(agency, client=client)
 
 
-def _domain() -> str:
-    return settings.INTAKE_EMAIL_DOMAINS[0]
+def _address(agency: Agency, tag: str = "") -> str:
+    plus = f"+{tag}" if tag else ""
+    if agency.intake_domain:
+        return f"{settings.INTAKE_MAILBOX_NAMES[0]}{plus}@{agency.intake_domain}"
+    return f"{agency.slug}{plus}@{settings.INTAKE_EMAIL_DOMAINS[0]}"
 
 
 def agency_address(agency: Agency) -> str:
-    return f"{agency.slug}@{_domain()}"
+    return _address(agency)
 
 
 def client_address(client: Client) -> str:
-    return f"{client.agency.slug}+{client.code.lower()}@{_domain()}"
+    return _address(client.agency, client.code.lower())
 
 
 def task_reply_address(task: Task) -> str:
-    return f"{task.agency.slug}+{TASK_TAG}{task.code.lower()}@{_domain()}"
+    return _address(task.agency, f"{TASK_TAG}{task.code.lower()}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import smtplib
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -112,3 +113,45 @@ def test_a_bounce_with_the_null_sender_is_stored_and_ignored(smtp_server: tuple[
     assert inbound.envelope_sender == "<>"
     assert services.process_inbound(inbound.pk) == InboundMessage.State.IGNORED
     assert not Task.objects.filter(channel="email").exists()
+
+
+def test_an_agency_receives_at_its_own_domain_with_tasks_plus_client(
+    smtp_server: tuple[str, int],
+) -> None:
+    from delegate.intake.mail.addresses import agency_address, client_address
+
+    cast = make_cast()
+    cast.agency_a.intake_domain = "Mail.Alpha-VA.de."
+    cast.agency_a.save()
+    assert cast.agency_a.intake_domain == "mail.alpha-va.de"
+    code = cast.acme.code.lower()
+    assert agency_address(cast.agency_a) == "tasks@mail.alpha-va.de"
+    assert client_address(cast.acme) == f"tasks+{code}@mail.alpha-va.de"
+    client_to = f"tasks+{code}@mail.alpha-va.de"
+    agency_to = "Aufgaben@MAIL.alpha-va.de"  # the second mailbox name, any case
+    with smtplib.SMTP(*smtp_server, timeout=10) as smtp:
+        for n, to in enumerate([client_to, agency_to]):
+            raw = mail(sender="x@example.org", to=to, subject=f"Bitte {n}")
+            assert smtp.sendmail("x@example.org", [to], raw) == {}
+        for stranger in ["info@mail.alpha-va.de", "tasks@mail.unknown-va.de"]:
+            with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
+                smtp.sendmail("x@example.org", [stranger], mail(to=stranger))
+            assert {code for code, _ in refused.value.recipients.values()} == {550}
+    routed = {m.recipient: (m.agency, m.client_hint) for m in InboundMessage.objects.all()}
+    assert routed == {
+        client_to: (cast.agency_a, cast.acme),
+        agency_to: (cast.agency_a, None),
+    }
+
+
+def test_an_own_intake_domain_must_be_a_real_domain_and_not_a_shared_one(settings: Any) -> None:
+    from django.core.exceptions import ValidationError
+
+    cast = make_cast()
+    settings.INTAKE_EMAIL_DOMAINS = ["intake.delegate.test"]
+    for bad in ["intake.delegate.test", "not a domain", "localhost", "-x.de"]:
+        cast.agency_a.intake_domain = bad
+        with pytest.raises(ValidationError):
+            cast.agency_a.full_clean()
+    cast.agency_a.intake_domain = "mail.alpha-va.de"
+    cast.agency_a.full_clean()

@@ -62,9 +62,7 @@ def _font(name: str) -> str:
 # Characters every embedded font subset carries, whether a document uses them or not:
 # with them, nearly all invoices need the same subset, which is then made once per
 # process (``_embedded_subset``) instead of once per document.
-COMMON_CHARACTERS = (
-    "".join(chr(c) for c in range(0x20, 0x7F)) + "\xa0äöüÄÖÜß€–—·§°„“”‚‘’…×"
-)
+COMMON_CHARACTERS = "".join(chr(c) for c in range(0x20, 0x7F)) + "\xa0äöüÄÖÜß€–—·§°„“”‚‘’…×"
 # fpdf2's own subsetting options (fpdf/output.py, ``_add_fonts``).
 _DROP_TABLES = ["FFTM", "GDEF", "GPOS", "GSUB", "MATH", "hdmx", "meta", "sbix", "CBDT",
                 "CBLC", "EBDT", "EBLC", "EBSC", "SVG ", "CPAL", "COLR"]  # fmt: skip
@@ -212,8 +210,12 @@ def _title(snapshot: dict[str, Any]) -> str:
     return _("Invoice")
 
 
-def render_pdf(snapshot: dict[str, Any]) -> bytes:
-    """The visible invoice (PDF/A-3B, without the XML)."""
+def render_pdf(snapshot: dict[str, Any], xml: bytes | None = None) -> bytes:
+    """The invoice as a PDF/A-3B; with ``xml``, that embedded as ``factur-x.xml``
+    (Factur-X / ZUGFeRD, profile EN 16931) with the Factur-X XMP metadata."""
+    import datetime as dt
+
+    import fpdf
     from fpdf import FPDF
     from fpdf.enums import OutputIntentSubType
     from fpdf.output import PDFICCProfile
@@ -232,6 +234,11 @@ def render_pdf(snapshot: dict[str, Any]) -> bytes:
         pdf.set_title(f"{_title(snapshot)} {snapshot['number']}")
         pdf.set_author(issuer["legal_name"])
         pdf.set_creator("Delegate")
+        pdf.set_producer(f"fpdf2 {fpdf.FPDF_VERSION}")
+        created = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        pdf.set_creation_date(created)
+        if xml is not None:
+            _attach_xml(pdf, xml, snapshot, created)
         pdf.add_output_intent(
             OutputIntentSubType.PDFA,
             output_condition_identifier="sRGB",
@@ -433,6 +440,48 @@ def warm_up() -> None:
     _srgb_profile()
 
 
+def _attach_xml(pdf: Any, xml: bytes, snapshot: dict[str, Any], created: Any) -> None:
+    """fpdf2 embeds ``xml`` as the Factur-X associated file (AFRelationship Data,
+    listed in the catalogue's /AF) and writes factur-x's XMP (pdfaid part 3 /
+    conformance B, the Factur-X extension schema and fields), with the title, author
+    and producer of the document information dictionary, which PDF/A needs to agree."""
+    from facturx.facturx import FACTURX_FILENAME, FACTURX_LEVEL2xmp, generate_xmp_object
+    from lxml import etree
+
+    title = f"{_title(snapshot)} {snapshot['number']}"
+    pdf.set_subject(title)
+    pdf.embed_file(
+        bytes=xml,
+        basename=FACTURX_FILENAME,
+        modification_date=created,
+        mime_type="text/xml",
+        associated_file_relationship="Data",
+        desc="Factur-X XML file",
+        compress=True,
+        checksum=True,
+    )
+    xmp = generate_xmp_object(
+        {
+            "pdfa3_flavor": "B",
+            "title": title,
+            "author": snapshot["issuer"]["legal_name"],
+            "subject": title,
+            "producer": pdf.producer,
+            "creator_tool": pdf.creator,
+            "timestamp": created.isoformat(),
+            "version": "1.0",
+            "documenttype": "INVOICE",
+            "xml_filename": FACTURX_FILENAME,
+            "xmp_level": FACTURX_LEVEL2xmp["en16931"],
+            "urn": "urn:factur-x:pdfa:CrossIndustryDocument:invoice:1p0#",
+        }
+    )
+    rdf = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
+    for description in xmp.iter(f"{rdf}Description"):
+        description.set(f"{rdf}about", "")  # XMP packets in PDF/A name their resource
+    pdf.set_xmp_metadata(etree.tostring(xmp, encoding="unicode"))
+
+
 def embed_xml(visible: bytes, xml: bytes, snapshot: dict[str, Any]) -> bytes:
     """The visible PDF with ``xml`` embedded as ``factur-x.xml`` (Factur-X / ZUGFeRD,
     profile EN 16931) and the Factur-X XMP metadata."""
@@ -460,7 +509,7 @@ def documents(snapshot: dict[str, Any]) -> tuple[bytes, bytes]:
     xml = einvoice.build(snapshot, flavour=einvoice.flavour_for(snapshot)).serialize(
         schema="FACTUR-X_EN16931"
     )
-    return embed_xml(render_pdf(snapshot), xml, snapshot), xml
+    return render_pdf(snapshot, xml), xml
 
 
 def invoice_documents(invoice: Invoice) -> tuple[bytes, bytes]:

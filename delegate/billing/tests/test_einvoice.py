@@ -113,8 +113,24 @@ def test_it_embeds_the_xml_in_a_pdf_a_3(cast: Cast) -> None:
     root: Any = reader.trailer["/Root"]
     metadata = root["/Metadata"].get_object().get_data()
     assert b"<pdfaid:part>3</pdfaid:part>" in metadata
-    assert b"EN 16931" in metadata
-    assert "/OutputIntents" in root
+    assert b"<pdfaid:conformance>B</pdfaid:conformance>" in metadata
+    assert b"<fx:ConformanceLevel>EN 16931</fx:ConformanceLevel>" in metadata
+    assert b"<fx:DocumentFileName>factur-x.xml</fx:DocumentFileName>" in metadata
+    assert b"<pdfaSchema:prefix>fx</pdfaSchema:prefix>" in metadata  # extension schema
+    (intent,) = root["/OutputIntents"]
+    assert intent.get_object()["/S"] == "/GTS_PDFA1"
+    profile = intent.get_object()["/DestOutputProfile"].get_object().get_data()
+    assert profile[36:40] == b"acsp" and profile[16:20] == b"RGB "  # an ICC RGB profile
+    # The XML is the associated file of the document (PDF/A-3), relationship Data.
+    (filespec,) = [f.get_object() for f in root["/AF"]]
+    assert filespec["/AFRelationship"] == "/Data"
+    assert filespec["/F"] == filespec["/UF"] == "factur-x.xml"
+    embedded = filespec["/EF"]["/F"].get_object()
+    assert embedded["/Subtype"] == "/text/xml"
+    assert embedded.get_data() == xml
+    assert root["/Names"]["/EmbeddedFiles"]["/Names"][0] == "factur-x.xml"
+    # Every font is embedded and draws the characters the text claims.
+    assert _embedded_font_texts(pdf)
     text = reader.pages[0].extract_text()
     for expected in (invoice.number, "Rechnungsdatum", "Leistungszeitraum", "Hafenstraße 1",
                      "DE136695976", "DE89370400440532013000", "Gesamtbetrag 251,20"):  # fmt: skip

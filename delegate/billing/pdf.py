@@ -1,7 +1,8 @@
 """The invoice as a PDF/A-3 (fpdf2, with embedded DejaVu fonts and an sRGB output
-intent) with the EN 16931 CII XML embedded as ``factur-x.xml`` (factur-x adds the
-Factur-X XMP metadata and the associated-file relationship). Rendered from the issued
-invoice's snapshot only.
+intent) with the EN 16931 CII XML embedded as ``factur-x.xml`` (fpdf2 writes the associated
+file and factur-x's XMP metadata, ``_attach_xml``). Rendered from the issued invoice's
+snapshot only. The font is parsed and subset once per process, not per document
+(``_add_font``, ``_embedded_subset``; bench/invoices/README.md has the figures).
 
 fpdf2 over weasyprint: no Pango needed, and it is several times faster per page, which
 the invoice-run benchmark (``bench/invoices``) needs."""
@@ -484,7 +485,9 @@ def _attach_xml(pdf: Any, xml: bytes, snapshot: dict[str, Any], created: Any) ->
 
 def embed_xml(visible: bytes, xml: bytes, snapshot: dict[str, Any]) -> bytes:
     """The visible PDF with ``xml`` embedded as ``factur-x.xml`` (Factur-X / ZUGFeRD,
-    profile EN 16931) and the Factur-X XMP metadata."""
+    profile EN 16931) and the Factur-X XMP metadata, by factur-x re-writing the PDF.
+    No longer used for invoices (``render_pdf`` with ``xml`` is faster); kept as
+    the comparison in bench/invoices/documents.py."""
     from facturx import generate_from_binary
 
     result: bytes = generate_from_binary(

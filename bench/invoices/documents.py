@@ -92,7 +92,8 @@ def stages(snapshot: dict[str, Any]) -> dict[str, Callable[[], object]]:
         "xml_ms": lambda: einvoice.build(snapshot).serialize(schema="FACTUR-X_EN16931"),
         "xml_without_xsd_ms": lambda: einvoice.build(snapshot).serialize(schema=None),
         "pdf_fpdf2_ms": lambda: pdf.render_pdf(snapshot),
-        "embed_facturx_ms": lambda: pdf.embed_xml(visible, xml, snapshot),
+        "embed_facturx_ms": lambda: pdf.embed_xml(visible, xml, snapshot),  # the old way
+        "pdf_with_xml_fpdf2_ms": lambda: pdf.render_pdf(snapshot, xml),  # fpdf2 embeds it
         "pdf_and_xml_ms": lambda: pdf.documents(snapshot),
     }
     from bench.invoices import alternatives

@@ -1,7 +1,8 @@
 """The invoice as a PDF/A-3 (fpdf2, with embedded DejaVu fonts and an sRGB output
-intent) with the EN 16931 CII XML embedded as ``factur-x.xml`` (factur-x adds the
-Factur-X XMP metadata and the associated-file relationship). Rendered from the issued
-invoice's snapshot only.
+intent) with the EN 16931 CII XML embedded as ``factur-x.xml`` (fpdf2 writes the associated
+file and factur-x's XMP metadata, ``_attach_xml``). Rendered from the issued invoice's
+snapshot only. The font is parsed and subset once per process, not per document
+(``_add_font``, ``_embedded_subset``; bench/invoices/README.md has the figures).
 
 fpdf2 over weasyprint: no Pango needed, and it is several times faster per page, which
 the invoice-run benchmark (``bench/invoices``) needs."""
@@ -28,6 +29,9 @@ FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")  # Debian: fonts-dejavu-core
 GLYPH_RANGES = ((0x20, 0x24F), (0x2000, 0x206F), (0x20A0, 0x20CF), (0x2116, 0x2122))
 
 
+_SUBSET_FILES: dict[str, str] = {}  # the file ``_font`` made -> the DejaVu font's name
+
+
 @functools.cache
 def _font(name: str) -> str:
     """A Latin subset of a DejaVu font, made once per process in the temp folder."""
@@ -52,7 +56,134 @@ def _font(name: str) -> str:
         partial = target.with_suffix(f".{os.getpid()}.tmp")
         font.save(str(partial))
         partial.replace(target)  # atomic: concurrent processes never read half a file
+    _SUBSET_FILES[str(target)] = name
     return str(target)
+
+
+# Characters every embedded font subset carries, whether a document uses them or not:
+# with them, nearly all invoices need the same subset, which is then made once per
+# process (``_embedded_subset``) instead of once per document.
+COMMON_CHARACTERS = "".join(chr(c) for c in range(0x20, 0x7F)) + "\xa0äöüÄÖÜß€–—·§°„“”‚‘’…×"
+# fpdf2's own subsetting options (fpdf/output.py, ``_add_fonts``).
+_DROP_TABLES = ["FFTM", "GDEF", "GPOS", "GSUB", "MATH", "hdmx", "meta", "sbix", "CBDT",
+                "CBLC", "EBDT", "EBLC", "EBSC", "SVG ", "CPAL", "COLR"]  # fmt: skip
+
+
+class _SubsetFont:
+    """Stands in for fpdf2's parsed font at output time: an embedded subset made
+    before, with what fpdf2 reads from it (``getGlyphID``, ``save``)."""
+
+    def __init__(self, data: bytes, glyph_ids: dict[str, int]) -> None:
+        self.data, self.glyph_ids = data, glyph_ids
+
+    def getGlyphID(self, name: str) -> int:
+        return self.glyph_ids[name]
+
+    def save(self, file: Any) -> None:
+        file.write(self.data)
+
+    def __contains__(self, table: str) -> bool:
+        return False  # no CFF table: a TrueType font
+
+    def close(self) -> None:
+        pass
+
+
+@functools.lru_cache(maxsize=64)
+def _embedded_subset(name: str, extra_glyphs: frozenset[str]) -> _SubsetFont:
+    """The font ``name`` subset to the common characters and ``extra_glyphs``, as
+    fpdf2 would subset it, compiled once per process."""
+    import io
+
+    from fontTools import subset, ttLib
+
+    font = ttLib.TTFont(_font(name))
+    cmap = font.getBestCmap()
+    glyphs = {cmap[ord(c)] for c in COMMON_CHARACTERS if ord(c) in cmap} | extra_glyphs
+    options = subset.Options(notdef_outline=True, recommended_glyphs=True)
+    options.drop_tables += _DROP_TABLES
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(glyphs=sorted(glyphs))
+    subsetter.subset(font)
+    output = io.BytesIO()
+    font.save(output)
+    return _SubsetFont(output.getvalue(), {g: font.getGlyphID(g) for g in font.getGlyphOrder()})
+
+
+class _Subsetter:
+    """fontTools' ``Subsetter`` as fpdf2's output uses it, leaving a ``_SubsetFont``
+    as it is (it is a subset already)."""
+
+    def __init__(self, options: Any) -> None:
+        from fontTools import subset
+
+        self.subsetter = subset.Subsetter(options)
+
+    def populate(self, **kwargs: Any) -> None:
+        self.subsetter.populate(**kwargs)
+
+    def subset(self, font: Any) -> None:
+        if not isinstance(font, _SubsetFont):
+            self.subsetter.subset(font)
+
+
+@functools.cache
+def _output_producer() -> type:
+    """fpdf2's output producer, embedding our fonts from ``_embedded_subset``."""
+    import types
+
+    from fontTools import subset
+    from fpdf import output
+    from fpdf.fonts import TTFFont
+
+    # fpdf2 subsets with ``output.ftsubset.Subsetter``; ours passes other fonts on.
+    output.ftsubset = types.SimpleNamespace(Options=subset.Options, Subsetter=_Subsetter)
+
+    class Producer(output.OutputProducer):
+        def _add_fonts(self, *args: Any, **kwargs: Any) -> Any:
+            for font in self.fpdf.fonts.values():
+                name = _SUBSET_FILES.get(str(getattr(font, "ttffile", "")))
+                if name and isinstance(font, TTFFont) and not font.color_font:
+                    used = frozenset(font.subset.get_all_glyph_names())
+                    font.ttfont = _embedded_subset(name, used - _common_glyphs(name))
+            return super()._add_fonts(*args, **kwargs)
+
+    return Producer
+
+
+@functools.cache
+def _parsed_font(family: str, name: str) -> Any:
+    """fpdf2's font object for ``name`` (fontTools parses the TTF), made once per process."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_font(family, "", _font(name))
+    return pdf.fonts[family.lower()]
+
+
+def _add_font(pdf: Any, family: str, name: str) -> None:
+    """``pdf.add_font(family, "", _font(name))`` without parsing the font again: a copy
+    of the parsed font object sharing the parsed font and its metrics, with its own
+    state for this document (as fpdf2's ``TTFFont.__init__`` sets it up)."""
+    import copy
+
+    from fpdf.fonts import SubsetMap
+
+    parsed = _parsed_font(family, name)
+    font = copy.copy(parsed)
+    font.i = len(pdf.fonts) + 1
+    font.cw = copy.copy(parsed.cw)
+    font.glyph_ids = dict(parsed.glyph_ids)
+    font.missing_glyphs = []
+    font.biggest_size_pt = 0
+    font.desc = copy.copy(parsed.desc)
+    font.subset = SubsetMap(font)
+    pdf.fonts[family.lower()] = font
+
+
+@functools.cache
+def _common_glyphs(name: str) -> frozenset[str]:
+    return frozenset(_embedded_subset(name, frozenset()).glyph_ids)
 
 
 @functools.cache
@@ -80,8 +211,12 @@ def _title(snapshot: dict[str, Any]) -> str:
     return _("Invoice")
 
 
-def render_pdf(snapshot: dict[str, Any]) -> bytes:
-    """The visible invoice (PDF/A-3B, without the XML)."""
+def render_pdf(snapshot: dict[str, Any], xml: bytes | None = None) -> bytes:
+    """The invoice as a PDF/A-3B; with ``xml``, that embedded as ``factur-x.xml``
+    (Factur-X / ZUGFeRD, profile EN 16931) with the Factur-X XMP metadata."""
+    import datetime as dt
+
+    import fpdf
     from fpdf import FPDF
     from fpdf.enums import OutputIntentSubType
     from fpdf.output import PDFICCProfile
@@ -100,6 +235,11 @@ def render_pdf(snapshot: dict[str, Any]) -> bytes:
         pdf.set_title(f"{_title(snapshot)} {snapshot['number']}")
         pdf.set_author(issuer["legal_name"])
         pdf.set_creator("Delegate")
+        pdf.set_producer(f"fpdf2 {fpdf.FPDF_VERSION}")
+        created = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        pdf.set_creation_date(created)
+        if xml is not None:
+            _attach_xml(pdf, xml, snapshot, created)
         pdf.add_output_intent(
             OutputIntentSubType.PDFA,
             output_condition_identifier="sRGB",
@@ -107,8 +247,8 @@ def render_pdf(snapshot: dict[str, Any]) -> bytes:
             dest_output_profile=PDFICCProfile(contents=_srgb_profile(), n=3, alternate="DeviceRGB"),
             info="sRGB IEC61966-2.1",
         )
-        # One embedded font: each one costs parsing and subsetting in every document.
-        pdf.add_font("DejaVu", "", _font("DejaVuSans.ttf"))
+        # One embedded font: each one costs time in every document.
+        _add_font(pdf, "DejaVu", "DejaVuSans.ttf")
         pdf.set_auto_page_break(auto=True, margin=25)
         pdf.add_page()
         pdf.set_font("DejaVu", size=8)
@@ -156,7 +296,7 @@ def render_pdf(snapshot: dict[str, Any]) -> bytes:
                 for part in _wrap(pdf, text, pdf.epw):
                     pdf.cell(0, 5, part, new_x="LMARGIN", new_y="NEXT")
                 pdf.ln(2)
-        return bytes(pdf.output())
+        return bytes(pdf.output(output_producer_class=_output_producer()))
 
 
 # Column widths (mm) and alignment of the lines table; A4 less 10 mm margins is 190 mm.
@@ -296,13 +436,58 @@ def warm_up() -> None:
     import facturx  # noqa: F401
     import fpdf  # noqa: F401
 
-    _font("DejaVuSans.ttf")
+    _parsed_font("DejaVu", "DejaVuSans.ttf")
+    _common_glyphs("DejaVuSans.ttf")
     _srgb_profile()
+
+
+def _attach_xml(pdf: Any, xml: bytes, snapshot: dict[str, Any], created: Any) -> None:
+    """fpdf2 embeds ``xml`` as the Factur-X associated file (AFRelationship Data,
+    listed in the catalogue's /AF) and writes factur-x's XMP (pdfaid part 3 /
+    conformance B, the Factur-X extension schema and fields), with the title, author
+    and producer of the document information dictionary, which PDF/A needs to agree."""
+    from facturx.facturx import FACTURX_FILENAME, FACTURX_LEVEL2xmp, generate_xmp_object
+    from lxml import etree
+
+    title = f"{_title(snapshot)} {snapshot['number']}"
+    pdf.set_subject(title)
+    pdf.embed_file(
+        bytes=xml,
+        basename=FACTURX_FILENAME,
+        modification_date=created,
+        mime_type="text/xml",
+        associated_file_relationship="Data",
+        desc="Factur-X XML file",
+        compress=True,
+        checksum=True,
+    )
+    xmp = generate_xmp_object(
+        {
+            "pdfa3_flavor": "B",
+            "title": title,
+            "author": snapshot["issuer"]["legal_name"],
+            "subject": title,
+            "producer": pdf.producer,
+            "creator_tool": pdf.creator,
+            "timestamp": created.isoformat(),
+            "version": "1.0",
+            "documenttype": "INVOICE",
+            "xml_filename": FACTURX_FILENAME,
+            "xmp_level": FACTURX_LEVEL2xmp["en16931"],
+            "urn": "urn:factur-x:pdfa:CrossIndustryDocument:invoice:1p0#",
+        }
+    )
+    rdf = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
+    for description in xmp.iter(f"{rdf}Description"):
+        description.set(f"{rdf}about", "")  # XMP packets in PDF/A name their resource
+    pdf.set_xmp_metadata(etree.tostring(xmp, encoding="unicode"))
 
 
 def embed_xml(visible: bytes, xml: bytes, snapshot: dict[str, Any]) -> bytes:
     """The visible PDF with ``xml`` embedded as ``factur-x.xml`` (Factur-X / ZUGFeRD,
-    profile EN 16931) and the Factur-X XMP metadata."""
+    profile EN 16931) and the Factur-X XMP metadata, by factur-x re-writing the PDF.
+    No longer used for invoices (``render_pdf`` with ``xml`` is faster); kept as
+    the comparison in bench/invoices/documents.py."""
     from facturx import generate_from_binary
 
     result: bytes = generate_from_binary(
@@ -327,7 +512,7 @@ def documents(snapshot: dict[str, Any]) -> tuple[bytes, bytes]:
     xml = einvoice.build(snapshot, flavour=einvoice.flavour_for(snapshot)).serialize(
         schema="FACTUR-X_EN16931"
     )
-    return embed_xml(render_pdf(snapshot), xml, snapshot), xml
+    return render_pdf(snapshot, xml), xml
 
 
 def invoice_documents(invoice: Invoice) -> tuple[bytes, bytes]:

@@ -113,8 +113,24 @@ def test_it_embeds_the_xml_in_a_pdf_a_3(cast: Cast) -> None:
     root: Any = reader.trailer["/Root"]
     metadata = root["/Metadata"].get_object().get_data()
     assert b"<pdfaid:part>3</pdfaid:part>" in metadata
-    assert b"EN 16931" in metadata
-    assert "/OutputIntents" in root
+    assert b"<pdfaid:conformance>B</pdfaid:conformance>" in metadata
+    assert b"<fx:ConformanceLevel>EN 16931</fx:ConformanceLevel>" in metadata
+    assert b"<fx:DocumentFileName>factur-x.xml</fx:DocumentFileName>" in metadata
+    assert b"<pdfaSchema:prefix>fx</pdfaSchema:prefix>" in metadata  # extension schema
+    (intent,) = root["/OutputIntents"]
+    assert intent.get_object()["/S"] == "/GTS_PDFA1"
+    profile = intent.get_object()["/DestOutputProfile"].get_object().get_data()
+    assert profile[36:40] == b"acsp" and profile[16:20] == b"RGB "  # an ICC RGB profile
+    # The XML is the associated file of the document (PDF/A-3), relationship Data.
+    (filespec,) = [f.get_object() for f in root["/AF"]]
+    assert filespec["/AFRelationship"] == "/Data"
+    assert filespec["/F"] == filespec["/UF"] == "factur-x.xml"
+    embedded = filespec["/EF"]["/F"].get_object()
+    assert embedded["/Subtype"] == "/text/xml"
+    assert embedded.get_data() == xml
+    assert root["/Names"]["/EmbeddedFiles"]["/Names"][0] == "factur-x.xml"
+    # Every font is embedded and draws the characters the text claims.
+    assert _embedded_font_texts(pdf)
     text = reader.pages[0].extract_text()
     for expected in (invoice.number, "Rechnungsdatum", "Leistungszeitraum", "Hafenstraße 1",
                      "DE136695976", "DE89370400440532013000", "Gesamtbetrag 251,20"):  # fmt: skip
@@ -140,3 +156,52 @@ def test_the_pdf_wraps_long_text_without_losing_any() -> None:
     assert all(pdf.get_string_width(line) <= 40 for line in lines)
     assert "".join(lines).replace(" ", "") == text.replace(" ", "")
     assert _wrap(pdf, "kurz", 40) == ["kurz"]
+
+
+def _embedded_font_texts(pdf: bytes) -> list[str]:
+    """Each page's text as the embedded font draws it: every character code goes
+    through the CIDToGIDMap to a glyph of the embedded TrueType font, and that glyph
+    must be the one the font's own cmap gives for the character ToUnicode claims."""
+    import re
+
+    from fontTools.ttLib import TTFont
+
+    reader = PdfReader(io.BytesIO(pdf))
+    texts = []
+    for page in reader.pages:
+        fonts: Any = page["/Resources"]["/Font"]  # type: ignore[index]
+        for ref in fonts.values():
+            font = ref.get_object()
+            cid_font = font["/DescendantFonts"][0].get_object()
+            descriptor = cid_font["/FontDescriptor"].get_object()
+            embedded = TTFont(io.BytesIO(descriptor["/FontFile2"].get_object().get_data()))
+            glyph_order, cmap = embedded.getGlyphOrder(), embedded.getBestCmap()
+            cid_to_gid = cid_font["/CIDToGIDMap"].get_object().get_data()
+            to_unicode = font["/ToUnicode"].get_object().get_data().decode()
+            drawn = []
+            for code, unicode in re.findall(r"<([0-9A-F]{4})> <([0-9A-F]{4})>", to_unicode):
+                cid, char = int(code, 16), chr(int(unicode, 16))
+                if char in "\x00\uffff":  # fpdf2 gives .notdef these
+                    continue
+                gid = int.from_bytes(cid_to_gid[2 * cid : 2 * cid + 2], "big")
+                assert glyph_order[gid] == cmap[ord(char)], char
+                drawn.append(char)
+            texts.append("".join(drawn))
+    return texts
+
+
+def test_the_embedded_font_draws_the_right_glyphs_in_every_document() -> None:
+    """The font subset is made once per process per set of characters
+    (``pdf._embedded_subset``): documents with different rare characters, one after
+    the other, each get a font that has their glyphs at the places the PDF says."""
+    from bench.invoices.documents import sample_snapshot
+    from delegate.billing.pdf import render_pdf
+
+    names = ["Client 0042 GmbH", "Łódź Żółć Sp. z o.o.", "Ørsted ApS", "Client 0042 GmbH"]
+    for name in names:
+        snapshot = sample_snapshot()
+        snapshot["recipient"]["name"] = name
+        pdf = render_pdf(snapshot)
+        (drawn,) = _embedded_font_texts(pdf)
+        assert set(name) <= set(drawn)
+        assert name in PdfReader(io.BytesIO(pdf)).pages[0].extract_text()

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import random
 
-from delegate.triage.seed_requests import REQUESTS
+from delegate.triage.seed_requests import MESSAGES, REQUESTS
+from delegate.triage.text import prepare
 
 # category slug -> (German task phrases, English task phrases)
 # fmt: off
@@ -340,7 +341,8 @@ def _sms(text: str) -> str:
 
 def seed_groups(per_phrase: int = 3) -> list[tuple[str, str, str]]:
     """(group, text, category slug) triples: every phrase ``per_phrase`` times in varied
-    frames, and every whole request of ``seed_requests`` as written and SMS-style. The
+    frames, every whole request of ``seed_requests`` as written and SMS-style, and every
+    whole message of ``seed_requests.MESSAGES`` as triage reads it. The
     variants of one phrase or request share a group, so a dev split by group never
     scores a model on a variant of its own training text."""
     rng = random.Random(4711)
@@ -361,6 +363,11 @@ def seed_groups(per_phrase: int = 3) -> list[tuple[str, str, str]]:
             group = f"{slug}/request/{index}"
             examples.append((group, request, slug))
             examples.append((group, _sms(request), slug))
+    for slug, messages in MESSAGES.items():
+        for index, message in enumerate(messages):
+            # Only the client's own words, as triage reads them: no quote, no signature.
+            body = prepare(message).body
+            examples.append((f"{slug}/request/m{index}", body, slug))
     return examples
 
 

@@ -29,6 +29,11 @@ def validate_work_days(value: str) -> None:
         raise ValidationError(_("Give the working days as digits, 0 = Monday … 6 = Sunday."))
 
 
+def normalise_domain(value: str) -> str:
+    """A mail domain as compared and stored: trimmed, lower-case, no trailing dot."""
+    return value.strip().lower().rstrip(".")
+
+
 class Agency(UUIDModel):
     """The tenant. Every tenant-owned row carries a foreign key to it."""
 
@@ -86,7 +91,7 @@ class Agency(UUIDModel):
 
     def clean(self) -> None:
         super().clean()
-        self.intake_domain = self.intake_domain.strip().lower().rstrip(".")
+        self.intake_domain = normalise_domain(self.intake_domain)
         if self.intake_domain and (
             self.intake_domain in settings.INTAKE_EMAIL_DOMAINS
             or not re.fullmatch(
@@ -98,7 +103,7 @@ class Agency(UUIDModel):
             )
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        self.intake_domain = self.intake_domain.strip().lower().rstrip(".")
+        self.intake_domain = normalise_domain(self.intake_domain)
         super().save(*args, **kwargs)
 
     def __str__(self) -> str:

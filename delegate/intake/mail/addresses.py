@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from delegate.agencies.models import Agency
+from delegate.agencies.models import Agency, normalise_domain
 from delegate.clients.models import Client
 from delegate.tasks.models import Task
 
@@ -36,7 +36,7 @@ class _Parts:
 def _parts(address: str) -> _Parts | None:
     """The pieces of an address that may be an intake address (no queries), or None."""
     local, _, domain = address.strip().strip("<>").rpartition("@")
-    domain = domain.lower().rstrip(".")
+    domain = normalise_domain(domain)
     if not local or not domain:
         return None
     base, _, tag = local.partition("+")

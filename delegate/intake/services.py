@@ -99,11 +99,7 @@ def _enqueue_with(inbound_id: Any) -> None:
     fsync) instead of two per message, and no moment where the message is stored but
     its job is not (the sweep still covers a job lost to a killed worker). Any other
     backend gets the job on commit, so it never runs before the row is visible."""
-    from django_tasks_db.backend import DatabaseBackend
-
-    from delegate.intake.jobs import process_inbound
-
-    if isinstance(process_inbound.get_backend(), DatabaseBackend):
+    if _database_queue():
         _enqueue(inbound_id)
     else:
         transaction.on_commit(lambda: _enqueue(inbound_id))
@@ -430,9 +426,13 @@ def enqueue_stale(*, older_than: timedelta | None = None) -> int:
     if older_than is None:
         older_than = timedelta(seconds=settings.INTAKE_STALE_SECONDS)
     cutoff = timezone.now() - older_than
-    stale = InboundMessage.objects.filter(
-        Q(state=State.RECEIVED) | Q(state=State.PARSED), received_at__lt=cutoff
-    ).values_list("pk", flat=True)[:1000]
+    stale = list(
+        InboundMessage.objects.filter(
+            Q(state=State.RECEIVED) | Q(state=State.PARSED), received_at__lt=cutoff
+        ).values_list("pk", flat=True)[:1000]
+    )
+    if not stale:
+        return 0  # the usual case: the queue is not read at all
     queued = _queued_inbound_ids()
     ids = [inbound_id for inbound_id in stale if str(inbound_id) not in queued]
     for inbound_id in ids:
@@ -440,17 +440,25 @@ def enqueue_stale(*, older_than: timedelta | None = None) -> int:
     return len(ids)
 
 
+def _database_queue() -> bool:
+    """Whether intake's jobs go to the database queue (django-tasks-db)."""
+    from django_tasks_db.backend import DatabaseBackend
+
+    from delegate.intake.jobs import process_inbound
+
+    return isinstance(process_inbound.get_backend(), DatabaseBackend)
+
+
 def _queued_inbound_ids() -> set[str]:
     """Ids of messages whose processing job is still waiting in the queue: a long
     queue after a burst is not a lost job, and enqueuing those again would add to the
     backlog every sweep. Running jobs do not count: a worker killed mid-job leaves its
     job "running" for good. Only the database backend can be asked."""
-    from django_tasks_db.backend import DatabaseBackend
     from django_tasks_db.models import DBTaskResult
 
     from delegate.intake.jobs import process_inbound
 
-    if not isinstance(process_inbound.get_backend(), DatabaseBackend):
+    if not _database_queue():
         return set()
     pending = DBTaskResult.objects.filter(
         task_path=process_inbound.module_path, status=TaskResultStatus.READY

@@ -47,13 +47,16 @@ def _parts(address: str) -> _Parts | None:
     return _Parts(base, tag, domain, shared)
 
 
-def task_code_in(address: str) -> str:
-    """The task code of a task reply address, '' for any other address (no queries:
-    the worker asks this of every mail)."""
-    parts = _parts(address)
+def _task_code(parts: _Parts | None) -> str:
     if parts is None or not parts.tag.lower().startswith(TASK_TAG):
         return ""
     return parts.tag[len(TASK_TAG) :].upper()
+
+
+def task_code_in(address: str) -> str:
+    """The task code of a task reply address, '' for any other address (no queries:
+    the worker asks this of every mail)."""
+    return _task_code(_parts(address))
 
 
 def route_for(address: str) -> Route | None:
@@ -68,8 +71,8 @@ def route_for(address: str) -> Route | None:
     if agency is None:
         return None
     tag = parts.tag
-    if tag.lower().startswith(TASK_TAG):
-        return Route(agency, task_code=task_code_in(address))
+    if task_code := _task_code(parts):
+        return Route(agency, task_code=task_code)
     client = Client.objects.filter(agency=agency, code=tag.upper()).first() if tag else None
     return Route(agency, client=client)
 

@@ -45,14 +45,15 @@ class InvoiceLineAdmin(admin.ModelAdmin[Any]):
 
 @admin.register(Contract)
 class ContractAdmin(admin.ModelAdmin[Any]):
-    """A contract version in force (or past) keeps its terms: changes are new versions
-    (``services.create_contract``)."""
+    """Contract versions are read-only here: a change is a new version made through
+    ``services.create_contract``, which checks the start month (not past, not invoiced,
+    in the client's time zone) under the client's lock."""
 
     list_display = ("client", "starts_on", "hourly_rate", "package_hours")
     raw_id_fields = ("agency", "client")
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return obj is None or obj.starts_on > timezone.localdate()
+        return obj is None
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return obj is None or obj.starts_on > timezone.localdate()

@@ -104,16 +104,8 @@ def calendar_detail(request: HttpRequest, calendar_id: Any) -> HttpResponse:
             form.add_error(None, _("This calendar mirrors a feed and is read-only."))
         elif form.is_valid():
             data = form.cleaned_data
-            start = (
-                data["starts_at"].astimezone(zone)
-                if data["starts_at"].tzinfo
-                else data["starts_at"].replace(tzinfo=zone)
-            )
-            end = (
-                data["ends_at"].astimezone(zone)
-                if data["ends_at"].tzinfo
-                else data["ends_at"].replace(tzinfo=zone)
-            )
+            start = _aware_input(data["starts_at"], zone)
+            end = _aware_input(data["ends_at"], zone)
             try:
                 services.save_event(
                     member,

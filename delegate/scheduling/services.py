@@ -219,9 +219,13 @@ def delete_event(member: Member, event: Event) -> None:
 
 def events_touching(calendar: Calendar, *, start: dt.datetime, end: dt.datetime) -> Any:
     """The stored events of ``calendar`` that can have an occurrence in ``[start, end)``."""
-    return calendar.events.filter(range_start__lt=end).filter(
-        Q(range_end__isnull=True) | Q(range_end__gt=start)
-    )
+    return calendar.events.filter(touching(start, end))
+
+
+def touching(start: dt.datetime, end: dt.datetime) -> Q:
+    """Events that can have an occurrence in ``[start, end)`` (no ``range_end``: repeats
+    forever)."""
+    return Q(range_start__lt=end) & (Q(range_end__isnull=True) | Q(range_end__gt=start))
 
 
 def skip_occurrence(member: Member, event: Event, *, occurrence: dt.datetime) -> Event:
@@ -256,8 +260,7 @@ def _local_times(event: Event) -> tuple[dt.datetime | dt.date, dt.datetime | dt.
     zone = event.calendar.zone
     if event.is_all_day:
         return event.starts_at.astimezone(zone).date(), event.ends_at.astimezone(zone).date()
-    event_zone = ZoneInfo(event.tzid) if event.tzid else zone
-    return event.starts_at.astimezone(event_zone), event.ends_at.astimezone(event_zone)
+    return event.starts_at.astimezone(event.zone), event.ends_at.astimezone(event.zone)
 
 
 def update_event(member: Member, event: Event, **changes: Any) -> Event:
@@ -286,7 +289,7 @@ def occurrence_value(event: Event, occurrence: dt.datetime) -> str:
     zone = event.calendar.zone
     if event.is_all_day:
         return occurrence.astimezone(zone).date().isoformat()
-    return occurrence.astimezone(ZoneInfo(event.tzid) if event.tzid else zone).isoformat()
+    return occurrence.astimezone(event.zone).isoformat()
 
 
 def _is_occurrence(event: Event, occurrence: dt.datetime) -> bool:
@@ -321,7 +324,7 @@ def move_occurrence(
     ).first()
     if existing is None and not _is_occurrence(event, occurrence):
         raise ValidationError(_("The event does not take place at that time."))
-    zone = ZoneInfo(event.tzid) if event.tzid else event.calendar.zone
+    zone = event.zone
     return save_event(
         member,
         event.calendar,
@@ -347,8 +350,7 @@ def busy_intervals(calendars: Iterable[Calendar], *, start: int, end: int) -> li
     calendars = list(calendars)
     rows: dict[Any, list[tuple[Any, ...]]] = {c.pk: [] for c in calendars}
     events = (
-        Event.objects.filter(calendar__in=[c.pk for c in calendars], range_start__lt=hi)
-        .filter(Q(range_end__isnull=True) | Q(range_end__gt=lo))
+        Event.objects.filter(touching(lo, hi), calendar__in=[c.pk for c in calendars])
         .exclude(is_busy=False, recurrence_id="")
         .values_list("calendar_id", *Event.SPEC_FIELDS)
     )

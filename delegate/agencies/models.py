@@ -91,6 +91,8 @@ class Agency(UUIDModel):
 
     def clean(self) -> None:
         super().clean()
+        if self.work_starts_at and self.work_ends_at and self.work_starts_at >= self.work_ends_at:
+            raise ValidationError({"work_ends_at": _("The working day must end after it starts.")})
         self.intake_domain = normalise_domain(self.intake_domain)
         if self.intake_domain and (
             self.intake_domain in settings.INTAKE_EMAIL_DOMAINS
@@ -101,6 +103,11 @@ class Agency(UUIDModel):
             raise ValidationError(
                 {"intake_domain": _("Give a domain of the agency's own, such as mail.example.de.")}
             )
+        if (
+            self.intake_domain
+            and Agency.objects.filter(intake_domain=self.intake_domain).exclude(pk=self.pk).exists()
+        ):
+            raise ValidationError({"intake_domain": _("Another agency already uses this domain.")})
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         self.intake_domain = normalise_domain(self.intake_domain)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-import zoneinfo
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -17,7 +16,7 @@ from django.db.models import QuerySet
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
-from delegate.agencies.models import Agency, AssistantProfile, Member, Skill
+from delegate.agencies.models import Agency, AssistantProfile, Member, Skill, known_zones
 
 # Languages an assistant may work in; the profile stores their codes.
 WORK_LANGUAGES = [
@@ -47,7 +46,7 @@ SKILL_LEVELS = [("", _("none")), *((str(n), str(n)) for n in range(1, 6))]
 
 @functools.cache
 def time_zone_choices() -> list[tuple[str, str]]:
-    return [(name, name) for name in sorted(zoneinfo.available_timezones())]
+    return [(name, name) for name in sorted(known_zones())]
 
 
 def apply_service_errors(

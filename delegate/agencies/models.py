@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import zoneinfo
 from decimal import Decimal
@@ -18,8 +19,14 @@ from delegate.core.models import UUIDModel
 LANGUAGE_CHOICES = [("de", "Deutsch"), ("en", "English")]
 
 
+@functools.cache
+def known_zones() -> frozenset[str]:
+    """The IANA zone names (reading them walks the zoneinfo folder: ~20 ms a call)."""
+    return frozenset(zoneinfo.available_timezones())
+
+
 def validate_time_zone(value: str) -> None:
-    if value not in zoneinfo.available_timezones():
+    if value not in known_zones():
         raise ValidationError(_("%(value)s is not a known time zone."), params={"value": value})
 
 

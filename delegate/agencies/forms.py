@@ -93,24 +93,7 @@ class AgencyForm(forms.ModelForm[Agency]):
 
     class Meta:
         model = Agency
-        fields = [
-            "name",
-            "time_zone",
-            "default_language",
-            "work_starts_at",
-            "work_ends_at",
-            "intake_domain",
-            "legal_name",
-            "street",
-            "postal_code",
-            "city",
-            "vat_id",
-            "tax_number",
-            "register_entry",
-            "managing_directors",
-            "email",
-            "phone",
-        ]
+        fields = [name for name in Agency.SETTINGS_FIELDS if name != "work_days"]
         widgets = {
             "work_starts_at": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
             "work_ends_at": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
@@ -133,7 +116,7 @@ class AgencyForm(forms.ModelForm[Agency]):
         """The cleaned values, as ``update_agency`` takes them."""
         return {
             name: self.cleaned_data[name]
-            for name in [*self.Meta.fields, "work_days"]
+            for name in Agency.SETTINGS_FIELDS
             if name in self.cleaned_data
         }
 

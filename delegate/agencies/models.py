@@ -85,6 +85,14 @@ class Agency(UUIDModel):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
+    # What an owner may change on the settings page (``update_agency``). The country and
+    # currency stay: holidays, contracts and invoices were made with them.
+    SETTINGS_FIELDS = (
+        "name", "time_zone", "default_language", "work_days", "work_starts_at",
+        "work_ends_at", "intake_domain", "legal_name", "street", "postal_code", "city",
+        "vat_id", "tax_number", "register_entry", "managing_directors", "email", "phone",
+    )  # fmt: skip
+
     class Meta:
         verbose_name = _("agency")
         verbose_name_plural = _("agencies")

@@ -36,36 +36,13 @@ PROFILE_FIELDS = (
 )
 
 
-# What an owner may change on the agency settings page. The country and currency stay:
-# invoices, holidays and contracts were made with them.
-AGENCY_FIELDS = (
-    "name",
-    "time_zone",
-    "default_language",
-    "work_days",
-    "work_starts_at",
-    "work_ends_at",
-    "intake_domain",
-    "legal_name",
-    "street",
-    "postal_code",
-    "city",
-    "vat_id",
-    "tax_number",
-    "register_entry",
-    "managing_directors",
-    "email",
-    "phone",
-)
-
-
 def update_agency(member: Member, **fields: Any) -> Agency:
     """Change the agency's settings (owners only): office hours, which triage resolves
     "asap" and working days in for clients without their own; the intake domain; the
     legal details printed on documents."""
     if not member.is_owner:
         raise PermissionDenied("Only owners change the agency's settings")
-    reject_unknown_fields(fields, AGENCY_FIELDS)
+    reject_unknown_fields(fields, Agency.SETTINGS_FIELDS)
     with transaction.atomic():
         agency = Agency.objects.select_for_update().get(pk=member.agency_id)
         for name, value in fields.items():

@@ -101,11 +101,12 @@ def _variant(
 CANDIDATES: dict[str, Callable[[], Pipeline]] = {
     "shipped": triage_classifier._pipeline,
     "no keywords": _variant(words=(1, 1), c=10),
+    "kw 0.1": _variant(words=(1, 1), c=10, keywords=0.1),
+    "kw 0.3": _variant(words=(1, 1), c=10, keywords=0.3),
     "kw 0.5": _variant(words=(1, 1), c=10, keywords=0.5),
-    "kw 1.0": _variant(words=(1, 1), c=10, keywords=1.0),
-    "words 1-2": _variant(words=(1, 2), c=10, keywords=0.3),
-    "C=30": _variant(words=(1, 1), c=30, keywords=0.3),
-    "LinearSVC C=1": _variant(words=(1, 1), c=1.0, keywords=0.3, svc=True),
+    "words 1-2": _variant(words=(1, 2), c=10, keywords=0.2),
+    "C=30": _variant(words=(1, 1), c=30, keywords=0.2),
+    "LinearSVC C=1": _variant(words=(1, 1), c=1.0, keywords=0.2, svc=True),
 }
 THRESHOLDS = (0.2, 0.4, 0.5, 0.6, 0.7)
 

@@ -3,8 +3,10 @@
 a reminder to pay that mentions the calendar, a bookkeeping request that talks about
 customers, an errand that needs an appointment. Real clients write like this, and the
 seed cross-validation (``eval/triage/seed_dev.py --confusion``) showed the classifier
-following such context words. Written from imagined client traffic, not from
-``eval/triage``; they go through ``text.prepare`` before training like every message.
+following such context words. At the end of each list, a few requests in French,
+Italian, Spanish and Dutch: clients abroad write in their own language, and the seed
+set had none. Written from imagined client traffic, not from ``eval/triage``; they go
+through ``text.prepare`` before training like every message.
 """
 
 from __future__ import annotations
@@ -31,6 +33,10 @@ MESSAGES: dict[str, list[str]] = {
         "Servus, der Termin bei der Bank wegen dem Kredit war für Dienstag ausgemacht. Kannst du den auf die Woche drauf verschieben?",
         "Kannst du meinen Kalender für die Messewoche planen? Standdienst vormittags, nachmittags Kundengespräche, abends frei halten",
         "please tell everyone the team lunch moves from Friday to Thursday and update the calendar entry",
+        "Bonjour, pourriez-vous déplacer ma réunion de jeudi avec M. Laurent à la semaine prochaine ? Merci",
+        "Ciao, puoi fissare un appuntamento con il commercialista per martedì mattina e metterlo nel mio calendario?",
+        "Hola, ¿puedes mover la reunión con el equipo de Madrid al viernes y enviar la nueva invitación?",
+        "Hoi, kun je een afspraak inplannen met de klant voor volgende week dinsdag? Een uur, online",
     ],
     "email": [
         "Hallo,\n\nder Lieferant hat uns eine lange Mail wegen der Preiserhöhung geschickt. Kannst du eine Antwort entwerfen, dass wir die neuen Preise erst ab Q2 akzeptieren? Ton: freundlich, klar.\n\nDanke\nMehmet",
@@ -57,6 +63,10 @@ MESSAGES: dict[str, list[str]] = {
         "Schreib bitte eine Mail an die Social-Media-Agentur, dass wir den Vertrag nicht verlängern",
         "can you answer that LinkedIn message from the journalist, say I'm happy to do the interview",
         "Bitte im Posteingang alle Mails von Kunden mit Fragen raussuchen und mir eine Liste schicken, die beantworte ich selbst",
+        "Bonjour, merci de répondre au mail du fournisseur pour lui dire que nous acceptons son offre",
+        "Ciao, puoi rispondere alla mail dell'avvocato e dirgli che i documenti arrivano venerdì?",
+        "Hola, ¿puedes contestar el correo del cliente y decirle que le llamo mañana?",
+        "Hoi, wil je de mail van de verhuurder beantwoorden? Zeg maar dat we akkoord gaan",
     ],
     "travel": [
         "Hallo,\n\nich habe nächste Woche drei Kundentermine in Hamburg. Kannst du die Bahnfahrt hin und zurück und zwei Nächte Hotel in der Nähe vom Hauptbahnhof buchen? Die Termine stehen im Kalender.\n\nDanke\nFlorian",
@@ -76,6 +86,10 @@ MESSAGES: dict[str, list[str]] = {
         "please find and book a cheap flight to Rome for next weekend, carry-on only",
         "Kannst du eine Unterkunft in Graz für die Tagung buchen? Drei Nächte, Frühstück dabei",
         "Search for a hotel in Milan near the fair grounds and reserve it for the 4 nights of the fair",
+        "Bonjour, pouvez-vous me réserver un vol pour Lyon lundi matin et un hôtel pour deux nuits ?",
+        "Ciao, mi prenoti un volo per Milano e un albergo vicino alla stazione per giovedì?",
+        "Hola, necesito un vuelo a Barcelona el martes y un hotel céntrico para tres noches",
+        "Hoi, kun je een treinkaartje naar Brussel boeken voor vrijdag en een hotel voor één nacht?",
     ],
     "invoicing": [
         "Hallo,\n\nder Kunde aus dem Support-Projekt hat die Rechnung vom September immer noch nicht bezahlt. Bitte eine freundliche Zahlungserinnerung schicken und im Kalender in zwei Wochen nachfassen.\n\nGruß\nBernd",
@@ -92,6 +106,10 @@ MESSAGES: dict[str, list[str]] = {
         "pls send a proforma invoice to the customer in Norway so they can pay before we ship",
         "Bitte beim Kunden anrufen, warum die Rechnung seit 45 Tagen offen ist – höflich, die sind wichtig für uns",
         "Zahlungseingänge von heute bitte den offenen Rechnungen zuordnen und die Kunden mit Teilzahlungen anschreiben",
+        "Bonjour, le client n'a toujours pas payé la facture de septembre, pouvez-vous lui envoyer un rappel ?",
+        "Ciao, puoi mandare la fattura al cliente di Torino? Pagamento a 30 giorni",
+        "Hola, ¿puedes enviar la factura del proyecto al cliente y recordarle el pago pendiente?",
+        "Hoi, wil je de openstaande facturen van vorige maand herinneren bij de klanten? Betaling is te laat",
     ],
     "bookkeeping": [
         "Hallo,\n\nich hatte im Oktober viele Kundenessen. Kannst du die Bewirtungsbelege mit Namen der Gäste ergänzen und in DATEV hochladen? Die Fotos sind im Ordner.\n\nDanke\nJürgen",
@@ -109,6 +127,10 @@ MESSAGES: dict[str, list[str]] = {
         "Die Steuerberaterin fragt nach den Belegen für die Kreditkartenumsätze im Juni, 23 fehlen noch. Bitte bei den Händlern anfordern",
         "bitte umsatzsteuer voranmeldung für oktober machen, zahlen sind im system",
         "Hi, could you check the payroll entries against the payslips? Something is off with the social security for two people",
+        "Bonjour, pouvez-vous saisir les justificatifs de novembre dans la comptabilité et les envoyer à l'expert-comptable ?",
+        "Ciao, puoi registrare le ricevute delle spese di ottobre nella contabilità e fare la riconciliazione con la banca?",
+        "Hola, ¿puedes pasar los recibos de gastos del mes a la contabilidad y cuadrar con el extracto del banco?",
+        "Hoi, kun je de bonnetjes van deze maand in de boekhouding verwerken voor de btw-aangifte?",
     ],
     "social-media": [
         "Hallo,\n\nwir sind nächste Woche auf der Messe in Nürnberg. Kannst du jeden Tag eine Story und einen Post vom Stand machen? Ich schicke dir laufend Fotos per WhatsApp.\n\nLG\nJana",
@@ -129,6 +151,10 @@ MESSAGES: dict[str, list[str]] = {
         "Can you create a post announcing our new opening hours for Instagram and Google Business?",
         "Kannst du die Bilder vom Team-Event auf Instagram und LinkedIn posten? Ein paar Zeilen Text dazu",
         "Bitte einen Monatsplan für TikTok machen, drei kurze Videos pro Woche, Ideen aus unserer Liste",
+        "Bonjour, pouvez-vous publier les photos de l'événement sur Instagram et LinkedIn avec un petit texte ?",
+        "Ciao, puoi preparare tre post per Instagram sulla nuova collezione e programmarli per la settimana?",
+        "Hola, ¿puedes responder a los comentarios en nuestro Instagram y programar los posts de la semana?",
+        "Hoi, kun je een LinkedIn-bericht schrijven over ons nieuwe kantoor en het volgende week plaatsen?",
     ],
     "support": [
         "Hallo,\n\nein Kunde hat seine Rechnung reklamiert: Die Lieferung kam unvollständig an. Bitte ihm antworten, die fehlenden Teile nachschicken und das Lager informieren.\n\nDanke\nTim",
@@ -159,6 +185,10 @@ MESSAGES: dict[str, list[str]] = {
         "bitte alle offenen Anfragen im Ticketsystem von gestern bearbeiten, Rückerstattungen über 100 € an mich",
         "Our clients' users keep emailing about login problems with the booking app – please answer them with the troubleshooting steps from the help centre",
         "Hallo,\n\nwir haben Beschwerden von Gästen über das Zimmer, die auf Booking.com als Bewertung gelandet sind. Bitte sachlich antworten und den Gästen einen Rabatt für den nächsten Aufenthalt anbieten.\n\nGruß\nHotel Seeblick",
+        "Bonjour, un client se plaint que sa commande est arrivée abîmée. Pouvez-vous lui répondre et organiser un échange ?",
+        "Ciao, un cliente dice che il prodotto non funziona. Puoi rispondergli e organizzare il reso?",
+        "Hola, un cliente quiere devolver su pedido. ¿Puedes contestarle y mandarle la etiqueta de devolución?",
+        "Hoi, een klant klaagt dat zijn bestelling niet is aangekomen. Kun je hem antwoorden en het pakket natrekken?",
     ],
     "documents": [
         "Hallo,\n\nfür die Bankgespräche brauche ich einen Businessplan im ordentlichen Layout. Inhalt habe ich als Notizen, bitte daraus ein Dokument mit Deckblatt und Inhaltsverzeichnis machen.\n\nDanke\nLars",
@@ -185,6 +215,10 @@ MESSAGES: dict[str, list[str]] = {
         "Hallo, kannst du die Anleitung für unser CRM als Dokument zusammenschreiben? Mit Screenshots, für neue Mitarbeitende",
         "please make the price list look professional, one page PDF, our logo and fonts",
         "Kannst du die Folien für die Schulung zum neuen Buchhaltungsprozess erstellen? Inhalt kommt von mir als Stichpunkte",
+        "Bonjour, pouvez-vous mettre en forme la présentation pour le client avec notre modèle et l'exporter en PDF ?",
+        "Ciao, puoi impaginare il documento con il nostro modello e creare un PDF da stampare?",
+        "Hola, ¿puedes preparar una plantilla de contrato en Word con nuestro logo?",
+        "Hoi, kun je van mijn aantekeningen een nette presentatie maken in onze huisstijl?",
     ],
     "research": [
         "Hallo,\n\nwir wollen unser Buchhaltungsprogramm wechseln. Kannst du drei Alternativen zu unserem jetzigen recherchieren – Kosten, DATEV-Export, Bankanbindung – und eine Empfehlung schreiben?\n\nDanke\nKarin",
@@ -215,6 +249,10 @@ MESSAGES: dict[str, list[str]] = {
         "Can you dig into how our three main competitors handle returns and shipping costs? Just a comparison table",
         "Gibt es Zuschüsse für die Weiterbildung meiner Mitarbeiter? Bitte schauen, was für uns in Frage kommt",
         "hey, kannst du rausfinden welche Fitnessstudios in der Nähe vom Büro Firmenrabatte haben",
+        "Bonjour, pouvez-vous comparer trois logiciels de facturation pour une petite entreprise et me faire un résumé ?",
+        "Ciao, puoi fare una ricerca sui migliori fornitori di energia per l'ufficio e confrontare i prezzi?",
+        "Hola, ¿puedes investigar qué ayudas hay para autónomos en España y hacerme un resumen?",
+        "Hoi, kun je uitzoeken welke subsidies er zijn voor zonnepanelen op ons bedrijfspand?",
     ],
     "data-entry": [
         "Hallo,\n\nnach dem Newsletter haben sich 80 Leute für den Workshop angemeldet, die Anmeldungen kamen per Mail. Bitte alle in die Teilnehmerliste (Excel) eintragen: Name, Firma, E-Mail.\n\nDanke\nSilke",
@@ -241,6 +279,10 @@ MESSAGES: dict[str, list[str]] = {
         "Bitte im CRM die Ansprechpartner der Firmenkunden aktualisieren, Liste mit Änderungen hängt an",
         "Please copy the order details from the website notifications into our orders spreadsheet each day this week",
         "Bitte die Angaben aus den Anmeldeformularen in die Mitgliederdatenbank eintippen, die Formulare liegen gescannt vor",
+        "Bonjour, pouvez-vous saisir les contacts des cartes de visite dans notre CRM ?",
+        "Ciao, puoi inserire i dati dei nuovi clienti dal modulo nel foglio Excel?",
+        "Hola, ¿puedes introducir los datos de los pedidos en la hoja de cálculo?",
+        "Hoi, kun je de adressen van de nieuwe leden in de ledenlijst in Excel invoeren?",
     ],
     "web-tech": [
         "Hallo,\n\nseit gestern können Kunden auf der Website keine Termine mehr buchen, das Buchungs-Plugin zeigt einen Fehler. Kannst du dir das ansehen oder den Entwickler kontaktieren?\n\nGruß\nAnja",
@@ -269,6 +311,10 @@ MESSAGES: dict[str, list[str]] = {
         "Bitte das Formular auf der Website so ändern, dass es ein Pflichtfeld für die Telefonnummer hat",
         "Our document scanner won't send to email anymore, can you reconfigure it?",
         "Kannst du auf den Rechnern im Büro die neue Version von Office installieren und die Lizenzen zuweisen?",
+        "Bonjour, notre site web ne s'affiche plus depuis ce matin, pouvez-vous contacter l'hébergeur ?",
+        "Ciao, il mio portatile non si connette più al wifi dell'ufficio, puoi aiutarmi?",
+        "Hola, la web no carga y el certificado SSL ha caducado, ¿puedes renovarlo?",
+        "Hoi, de printer op kantoor doet het niet meer en mijn wachtwoord werkt ook niet, kun je helpen?",
     ],
     "errands": [
         "Hallo,\n\nwir bekommen am Samstag Besuch. Kannst du bis Freitag einen Einkauf liefern lassen (Liste unten) und beim Bäcker zwei Kuchen vorbestellen?\n\nDanke!\nMiriam",
@@ -296,6 +342,10 @@ MESSAGES: dict[str, list[str]] = {
         "Bitte eine Werkstatt finden, die den Steinschlag in der Windschutzscheibe repariert, und den Wagen hinbringen lassen",
         "Can you get the broken laptop bag replaced at the shop? Receipt is in my email",
         "Bitte Schulranzen für meinen Sohn besorgen, er kommt im Herbst in die Schule",
+        "Bonjour, pouvez-vous commander des fleurs pour l'anniversaire de ma mère, livraison samedi ?",
+        "Ciao, puoi trovare un idraulico per il rubinetto che perde e fissare un orario con lui?",
+        "Hola, ¿puedes reservar una mesa para cuatro en un buen restaurante el sábado por la noche?",
+        "Hoi, kun je een cadeau voor mijn schoonvader regelen? Hij wordt 70, budget 50 euro",
     ],
     "other": [
         "Hallo,\n\nich wollte mich nur für die schnelle Hilfe mit der Reise und den Rechnungen letzte Woche bedanken. Ihr seid super.\n\nViele Grüße\nStefanie",
@@ -320,6 +370,10 @@ MESSAGES: dict[str, list[str]] = {
         "Is it possible to pause our package for August? We'll be closed anyway",
         "Wir sind mit dem Service sehr zufrieden und möchten euch weiterempfehlen. Gibt es ein Empfehlungsprogramm?",
         "Thanks a lot, that answers my question",
+        "Merci beaucoup pour votre aide, tout est parfait !",
+        "Grazie mille, tutto a posto",
+        "Muchas gracias, todo bien por ahora",
+        "Bedankt, dat was het voor vandaag",
     ],
 }
 # fmt: on

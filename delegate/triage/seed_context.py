@@ -3,9 +3,9 @@
 a reminder to pay that mentions the calendar, a bookkeeping request that talks about
 customers, an errand that needs an appointment. Real clients write like this, and the
 seed cross-validation (``eval/triage/seed_dev.py --confusion``) showed the classifier
-following such context words. At the end of each list, a few requests in French,
-Italian, Spanish and Dutch: clients abroad write in their own language, and the seed
-set had none. Written from imagined client traffic, not from ``eval/triage``; they go
+following such context words. Further down each list: a few requests in French,
+Italian, Spanish and Dutch (clients abroad write in their own language, and the seed
+set had none), then German chat mixed with English business jargon. Written from imagined client traffic, not from ``eval/triage``; they go
 through ``text.prepare`` before training like every message.
 """
 
@@ -37,6 +37,11 @@ MESSAGES: dict[str, list[str]] = {
         "Ciao, puoi fissare un appuntamento con il commercialista per martedì mattina e metterlo nel mio calendario?",
         "Hola, ¿puedes mover la reunión con el equipo de Madrid al viernes y enviar la nueva invitación?",
         "Hoi, kun je een afspraak inplannen met de klant voor volgende week dinsdag? Een uur, online",
+        "kannst du das weekly mit dem sales team auf 10:30 moven? invite bitte updaten",
+        "Hi, bitte einen Slot für ein quick sync mit Jonas finden, 15 min, gerne heute noch",
+        "Termin mit dem Investor canceln pls, neuer Vorschlag nächste Woche Di oder Mi",
+        "Bitte im Kalender ein recurring Meeting anlegen, jeden zweiten Montag, Teilnehmer wie beim letzten Mal",
+        "kannst du mir morgen vormittag 2h fokuszeit blocken, sonst wird das nix mit dem deck",
     ],
     "email": [
         "Hallo,\n\nder Lieferant hat uns eine lange Mail wegen der Preiserhöhung geschickt. Kannst du eine Antwort entwerfen, dass wir die neuen Preise erst ab Q2 akzeptieren? Ton: freundlich, klar.\n\nDanke\nMehmet",
@@ -67,6 +72,11 @@ MESSAGES: dict[str, list[str]] = {
         "Ciao, puoi rispondere alla mail dell'avvocato e dirgli che i documenti arrivano venerdì?",
         "Hola, ¿puedes contestar el correo del cliente y decirle que le llamo mañana?",
         "Hoi, wil je de mail van de verhuurder beantwoorden? Zeg maar dat we akkoord gaan",
+        "Bitte ein kurzes Follow-up an den Lead von der Messe schreiben, ganz casual, Link zum Deck rein",
+        "kannst du dem client eine mail schicken, dass der call heute ausfällt und wir uns morgen melden",
+        "Pls check meine Inbox und reply auf alles, was nur ein kurzes ok braucht",
+        "Bitte die Mail an die Partner nochmal drüberlesen und in schönerem Englisch rausschicken",
+        "Kannst du dem Recruiter absagen? Bin happy im Job, aber danke fürs Angebot",
     ],
     "travel": [
         "Hallo,\n\nich habe nächste Woche drei Kundentermine in Hamburg. Kannst du die Bahnfahrt hin und zurück und zwei Nächte Hotel in der Nähe vom Hauptbahnhof buchen? Die Termine stehen im Kalender.\n\nDanke\nFlorian",
@@ -90,6 +100,11 @@ MESSAGES: dict[str, list[str]] = {
         "Ciao, mi prenoti un volo per Milano e un albergo vicino alla stazione per giovedì?",
         "Hola, necesito un vuelo a Barcelona el martes y un hotel céntrico para tres noches",
         "Hoi, kun je een treinkaartje naar Brussel boeken voor vrijdag en een hotel voor één nacht?",
+        "Brauche einen Flight nach London am Mittwoch, early morning, return Donnerstag abends",
+        "kannst du mir ein hotel in münchen bouchen, nähe messe, 2 nächte",
+        "Bitte Trip nach Berlin planen: Zug hin, Hotel, und ein Dinner-Spot in der Nähe vom Office",
+        "Hab meinen Anschlusszug verpasst, bitte next best option nach Köln raussuchen",
+        "Kannst du die Bahntickets für das Offsite stornieren? Event wurde verschoben",
     ],
     "invoicing": [
         "Hallo,\n\nder Kunde aus dem Support-Projekt hat die Rechnung vom September immer noch nicht bezahlt. Bitte eine freundliche Zahlungserinnerung schicken und im Kalender in zwei Wochen nachfassen.\n\nGruß\nBernd",
@@ -110,6 +125,11 @@ MESSAGES: dict[str, list[str]] = {
         "Ciao, puoi mandare la fattura al cliente di Torino? Pagamento a 30 giorni",
         "Hola, ¿puedes enviar la factura del proyecto al cliente y recordarle el pago pendiente?",
         "Hoi, wil je de openstaande facturen van vorige maand herinneren bij de klanten? Betaling is te laat",
+        "Bitte die Invoice für Projekt Nordstern rausschicken, Betrag wie im Angebot, net 30",
+        "kunde hat reminder ignoriert, bitte nochmal nachhaken wegen der offenen payment",
+        "Kannst du checken ob die Payments von Stripe diese Woche alle bei den Rechnungen gematcht sind und offene anmahnen?",
+        "Bitte Rechung an Frau Köhler schreiben, Coaching 5 Sessions, je 120 €",
+        "Refund an den Teilnehmer vom abgesagten Workshop bitte, volle Summe",
     ],
     "bookkeeping": [
         "Hallo,\n\nich hatte im Oktober viele Kundenessen. Kannst du die Bewirtungsbelege mit Namen der Gäste ergänzen und in DATEV hochladen? Die Fotos sind im Ordner.\n\nDanke\nJürgen",
@@ -131,6 +151,11 @@ MESSAGES: dict[str, list[str]] = {
         "Ciao, puoi registrare le ricevute delle spese di ottobre nella contabilità e fare la riconciliazione con la banca?",
         "Hola, ¿puedes pasar los recibos de gastos del mes a la contabilidad y cuadrar con el extracto del banco?",
         "Hoi, kun je de bonnetjes van deze maand in de boekhouding verwerken voor de btw-aangifte?",
+        "Bitte die Receipts vom Trip in die Buchhaltung, Hotel und Taxis, Projekt Alpha",
+        "kannst du die Expenses vom Team für Q1 reconcilen und an den Steuerberater schicken",
+        "Bitte Belge vom Oktober in Lexoffice hochladen, sind im Drive",
+        "Month-end close bitte: Bank abstimmen, offene Belege anfordern, kurze Summary an mich",
+        "Kannst du die Kontoumsätze kategorisieren? Da sind viele Abos dabei, die gehören auf Software",
     ],
     "social-media": [
         "Hallo,\n\nwir sind nächste Woche auf der Messe in Nürnberg. Kannst du jeden Tag eine Story und einen Post vom Stand machen? Ich schicke dir laufend Fotos per WhatsApp.\n\nLG\nJana",
@@ -155,6 +180,11 @@ MESSAGES: dict[str, list[str]] = {
         "Ciao, puoi preparare tre post per Instagram sulla nuova collezione e programmarli per la settimana?",
         "Hola, ¿puedes responder a los comentarios en nuestro Instagram y programar los posts de la semana?",
         "Hoi, kun je een LinkedIn-bericht schrijven over ons nieuwe kantoor en het volgende week plaatsen?",
+        "Kannst du einen LinkedIn Post zum neuen Case Study draften? Tone: professional aber nicht steif",
+        "Bitte die Insta Stories von gestern als Highlight speichern und das Cover anpassen",
+        "kannst du die comments unter dem reel beantworten, vor allem die fragen zum preis",
+        "Bitte Content-Plan für den Launch: 3 Posts, 5 Stories, 1 Reel, alles bis Ende Monat scheduled",
+        "Post vom CEO bitte auf der Company Page resharen mit kurzem Kommentar",
     ],
     "support": [
         "Hallo,\n\nein Kunde hat seine Rechnung reklamiert: Die Lieferung kam unvollständig an. Bitte ihm antworten, die fehlenden Teile nachschicken und das Lager informieren.\n\nDanke\nTim",
@@ -189,6 +219,11 @@ MESSAGES: dict[str, list[str]] = {
         "Ciao, un cliente dice che il prodotto non funziona. Puoi rispondergli e organizzare il reso?",
         "Hola, un cliente quiere devolver su pedido. ¿Puedes contestarle y mandarle la etiqueta de devolución?",
         "Hoi, een klant klaagt dat zijn bestelling niet is aangekomen. Kun je hem antwoorden en het pakket natrekken?",
+        "Kannst du die offenen Tickets im Helpdesk triagen und die easy ones direkt beantworten?",
+        "Kunde hat Issue mit dem Login im Shop, bitte supporten und Passwort-Reset schicken",
+        "Bitte die Customer Requests von heute abarbeiten, Refunds über 50 € an mich eskalieren",
+        "kundin will ihre bestellung canceln, bitte stornieren und bestätigen",
+        "Bitte auf die negativen Reviews im Shop antworten und den Kunden eine Lösung anbieten",
     ],
     "documents": [
         "Hallo,\n\nfür die Bankgespräche brauche ich einen Businessplan im ordentlichen Layout. Inhalt habe ich als Notizen, bitte daraus ein Dokument mit Deckblatt und Inhaltsverzeichnis machen.\n\nDanke\nLars",
@@ -219,6 +254,11 @@ MESSAGES: dict[str, list[str]] = {
         "Ciao, puoi impaginare il documento con il nostro modello e creare un PDF da stampare?",
         "Hola, ¿puedes preparar una plantilla de contrato en Word con nuestro logo?",
         "Hoi, kun je van mijn aantekeningen een nette presentatie maken in onze huisstijl?",
+        "Kannst du das Pitch Deck auf das neue Branding updaten? Fonts, Farben, Logo",
+        "Bitte aus dem Call-Transkript ein kurzes Memo machen, max eine Seite",
+        "Brauche ein Template für Statusreports, gerne in Google Docs, mit Ampel pro Projekt",
+        "Bitte das Proposal für den Kunden formatieren und als PDF exportieren",
+        "kannst du die Slides für Montag aufhübschen, Inhalt passt schon",
     ],
     "research": [
         "Hallo,\n\nwir wollen unser Buchhaltungsprogramm wechseln. Kannst du drei Alternativen zu unserem jetzigen recherchieren – Kosten, DATEV-Export, Bankanbindung – und eine Empfehlung schreiben?\n\nDanke\nKarin",
@@ -253,6 +293,11 @@ MESSAGES: dict[str, list[str]] = {
         "Ciao, puoi fare una ricerca sui migliori fornitori di energia per l'ufficio e confrontare i prezzi?",
         "Hola, ¿puedes investigar qué ayudas hay para autónomos en España y hacerme un resumen?",
         "Hoi, kun je uitzoeken welke subsidies er zijn voor zonnepanelen op ons bedrijfspand?",
+        "Kannst du einen kurzen Competitor Check machen? Wer bietet was zu welchem Preis, als Tabelle",
+        "Bitte Market Research zu Coworking in Hamburg: Preise, Auslastung, Trends",
+        "kannst du rausfinden welche tools andere agenturen für time tracking nutzen",
+        "Bitte Leads recherchieren: 20 Mittelständler in NRW aus dem Maschinenbau, mit Ansprechpartner",
+        "Was sind die Pros und Cons von Notion vs Confluence für unser Team? Kurze Übersicht bitte",
     ],
     "data-entry": [
         "Hallo,\n\nnach dem Newsletter haben sich 80 Leute für den Workshop angemeldet, die Anmeldungen kamen per Mail. Bitte alle in die Teilnehmerliste (Excel) eintragen: Name, Firma, E-Mail.\n\nDanke\nSilke",
@@ -283,6 +328,11 @@ MESSAGES: dict[str, list[str]] = {
         "Ciao, puoi inserire i dati dei nuovi clienti dal modulo nel foglio Excel?",
         "Hola, ¿puedes introducir los datos de los pedidos en la hoja de cálculo?",
         "Hoi, kun je de adressen van de nieuwe leden in de ledenlijst in Excel invoeren?",
+        "Bitte die Leads aus dem Webinar ins CRM importieren und taggen",
+        "kannst du die Kontakte aus dem Sheet in Hubspot einpflegen, Dubletten mergen",
+        "Bitte die Daten aus den PDFs in die Tabelle übertragen, eine Zeile pro Vertrag",
+        "Kannst du die Produktliste im Shop updaten? Neue Preise aus dem Excel übernehmen",
+        "Bitte die Survey-Antworten in das Sheet kopieren und nach Team sortieren",
     ],
     "web-tech": [
         "Hallo,\n\nseit gestern können Kunden auf der Website keine Termine mehr buchen, das Buchungs-Plugin zeigt einen Fehler. Kannst du dir das ansehen oder den Entwickler kontaktieren?\n\nGruß\nAnja",
@@ -315,6 +365,11 @@ MESSAGES: dict[str, list[str]] = {
         "Ciao, il mio portatile non si connette più al wifi dell'ufficio, puoi aiutarmi?",
         "Hola, la web no carga y el certificado SSL ha caducado, ¿puedes renovarlo?",
         "Hoi, de printer op kantoor doet het niet meer en mijn wachtwoord werkt ook niet, kun je helpen?",
+        "Website ist down!! bitte sofort beim Hoster anrufen",
+        "Kannst du mir den VPN-Zugang neu einrichten, der Login klappt seit dem Update nicht mehr",
+        "Bitte auf der Landingpage den Button fixen, der linkt auf eine 404",
+        "kannst du dem neuen Kollegen einen Account für Notion und Slack anlegen",
+        "Bitte die DNS Settings checken, die Mails an unsere Domain bouncen",
     ],
     "errands": [
         "Hallo,\n\nwir bekommen am Samstag Besuch. Kannst du bis Freitag einen Einkauf liefern lassen (Liste unten) und beim Bäcker zwei Kuchen vorbestellen?\n\nDanke!\nMiriam",
@@ -346,6 +401,11 @@ MESSAGES: dict[str, list[str]] = {
         "Ciao, puoi trovare un idraulico per il rubinetto che perde e fissare un orario con lui?",
         "Hola, ¿puedes reservar una mesa para cuatro en un buen restaurante el sábado por la noche?",
         "Hoi, kun je een cadeau voor mijn schoonvader regelen? Hij wordt 70, budget 50 euro",
+        "Kannst du mir ein Geburtstagsgeschenk für meinen Bruder besorgen? Er ist Fan von Craft Beer, budget ~50 €",
+        "Bitte einen Tisch im Restaurant für das Team Dinner reservieren, 8 Personen, Freitag 19 Uhr",
+        "kannst du jemanden finden der meine Wohnung während dem urlaub checkt und die pflanzen gießt",
+        "Bitte Blumen an die Kundin schicken, sie hatte gestern Geburtstag, kleine Karte dazu",
+        "Reinigungsfirma für den Move-out bitte buchen, Übergabe ist Ende des Monats",
     ],
     "other": [
         "Hallo,\n\nich wollte mich nur für die schnelle Hilfe mit der Reise und den Rechnungen letzte Woche bedanken. Ihr seid super.\n\nViele Grüße\nStefanie",
@@ -374,6 +434,11 @@ MESSAGES: dict[str, list[str]] = {
         "Grazie mille, tutto a posto",
         "Muchas gracias, todo bien por ahora",
         "Bedankt, dat was het voor vandaag",
+        "Thx, passt so 👍",
+        "Bin heute OOO, morgen wieder da",
+        "Alles gut, nichts weiter für heute",
+        "Kurzes Feedback: war super, weiter so",
+        "Sorry, falscher Chat",
     ],
 }
 # fmt: on

@@ -24,7 +24,8 @@ KEYWORDS: dict[str, str] = {
         invitation appointment verschieb reschedul verleg jour slot doodle verfügbar availab
         sitzung webinar videocall telefonkonferenz zeitfenster zeitslot call. calls. telko
         blocken block. fokus focus one-on-one catch-up stand-up standup
-        réunion rendez-vous riunione appuntamento reunión cita. afspraak vergadering calendario calendrier""",
+        réunion rendez-vous riunione appuntamento reunión cita. afspraak vergadering
+        calendario calendrier""",
     "email": """*mail postfach inbox posteingang antwort reply brief. briefe.
         letter korrespondenz correspondence abwesenheit out-of-office anschreib
         zurückschreib respond absage dankes thank-you ^schreib write
@@ -33,7 +34,8 @@ KEYWORDS: dict[str, str] = {
         flughafen airport einchecken check-in boarding visum visa umbuch rebook
         itinerary übernachtung zimmer sitzplatz seat abflug bahncard ice. fähre ferry
         transfer
-        vol. volo. vuelo billet biglietto billete albergo hôtel treno. tren. trein voyage viaggio viaje""",
+        vol. volo. vuelo billet biglietto billete albergo hôtel treno. tren. trein voyage
+        viaggio viaje""",
     "invoicing": """rechnung invoice ^mahn inkasso zahlung payment überweis überwies bezahl
         erstatt refund gutschrift credit lastschrift debit anzahlung deposit unpaid overdue
         outstanding paid. pay. überfällig zahlungsziel billing bill kaution zahlungs skonto

@@ -103,15 +103,24 @@ def test_broken_boundaries_and_deep_nesting_do_not_fail() -> None:
         b"Hallo\r\n--BBB--\r\n"
     )
     assert "Hallo" in parse_email(broken).text
-    depth = 500
-    nested = b"From: carol@acme.test\r\nSubject: tief\r\nMIME-Version: 1.0\r\n"
-    for level in range(depth):
-        nested += b'Content-Type: multipart/mixed; boundary="b%d"\r\n\r\n--b%d\r\n' % (level, level)
-    nested += b"Content-Type: text/plain\r\n\r\ninnen\r\n"
-    for level in reversed(range(depth)):
-        nested += b"--b%d--\r\n" % level
-    parsed = parse_email(nested)
-    assert parsed.files_dropped >= 1  # below the depth cap nothing is read
+    parsed = parse_email(_nested(30))
+    assert parsed.files_dropped >= 1  # below the walk's depth cap nothing is read
+    deep = _nested(500)
+    parsed = parse_email(deep)  # beyond the parser's bound: headers only, the original kept
+    assert (parsed.sender_value, parsed.subject) == ("carol@acme.test", "tief")
+    assert "nested more than 50 levels deep" in parsed.text
+    assert [(f.name, f.data) for f in parsed.files] == [("original.eml", deep)]
+
+
+def _nested(depth: int) -> bytes:
+    head = b"From: carol@acme.test\r\nSubject: tief\r\nMIME-Version: 1.0\r\n"
+    opening = [
+        b'Content-Type: multipart/mixed; boundary="b%d"\r\n\r\n--b%d\r\n' % (level, level)
+        for level in range(depth)
+    ]
+    closing = [b"--b%d--\r\n" % level for level in reversed(range(depth))]
+    leaf = b"Content-Type: text/plain\r\n\r\ninnen\r\n"
+    return head + b"".join(opening) + leaf + b"".join(closing)
 
 
 def test_many_attachments_are_capped(settings: pytest.FixtureRequest) -> None:

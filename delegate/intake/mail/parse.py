@@ -223,15 +223,15 @@ def _too_deep(raw: bytes, parsed: ParsedInbound) -> None:
     """A mail nested too deeply to read: no mail client writes one, but the sender and
     subject are known, so it is handled like any other, with a notice instead of its
     text and the original attached for a person to look at."""
-    levels = {"levels": MAX_PARSE_DEPTH}
     if len(raw) <= settings.ATTACHMENT_MAX_BYTES:
         parsed.files.append(InboundFile(name="original.eml", data=raw))
-        parsed.text = _(
+        notice = _(
             "[This mail is nested more than %(levels)s levels deep and was not read. "
             "The original is attached as original.eml.]"
-        ) % levels
+        )
     else:
-        parsed.text = _(
+        notice = _(
             "[This mail is nested more than %(levels)s levels deep and was not read. "
             "The original is kept with the inbound message.]"
-        ) % levels
+        )
+    parsed.text = notice % {"levels": MAX_PARSE_DEPTH}

@@ -12,6 +12,7 @@ import pytest
 from delegate.intake import services
 from delegate.intake.mail.addresses import route_for
 from delegate.intake.models import InboundMessage
+from delegate.intake.tests import providers
 from delegate.intake.tests.imapserver import ImapServer, dovecot
 from delegate.testing import Cast
 
@@ -89,3 +90,13 @@ def imap_server() -> Iterator[ImapServer]:
             yield server
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def telegram(settings: pytest.FixtureRequest) -> Iterator[providers.FakeProvider]:
+    """A local Bot API server, with agency A's bot configured to use it."""
+    with providers.telegram() as fake:
+        settings.TELEGRAM_API_BASE = fake.url  # type: ignore[attr-defined]
+        bot = f"alpha:{providers.TELEGRAM_SECRET}:{providers.TELEGRAM_TOKEN}"
+        settings.INTAKE_TELEGRAM_BOTS = [bot]  # type: ignore[attr-defined]
+        yield fake

@@ -1,0 +1,159 @@
+"""Telegram photos, documents and voice notes: fetched through ``getFile`` and the file
+download of a local server with the Bot API's shapes, stored as the task's attachments;
+a failed download leaves the message failed and retryable, never a task without its file."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from delegate.clients.models import ContactIdentity
+from delegate.intake import services
+from delegate.intake.models import InboundMessage
+from delegate.intake.tests import providers
+from delegate.intake.tests.providers import FakeProvider
+from delegate.intake.tests.test_telegram import CHAT, _post, _update
+from delegate.tasks.models import Attachment, Task
+from delegate.testing import Cast
+
+
+@pytest.fixture
+def carol_chat(cast: Cast) -> Cast:
+    ContactIdentity.objects.create(
+        agency=cast.agency_a, contact=cast.carol, kind="telegram", value=str(CHAT)
+    )
+    return cast
+
+
+def _with(update_id: int, caption: str = "", **fields: Any) -> dict[str, Any]:
+    update = _update(update_id, "")
+    message = update["message"]
+    del message["text"]
+    if caption:
+        message["caption"] = caption
+    message.update(fields)
+    return update
+
+
+def _process(update_id: int) -> InboundMessage:
+    inbound = InboundMessage.objects.get(channel="telegram", dedupe_key=str(update_id))
+    services.process_inbound(inbound.pk)
+    inbound.refresh_from_db()
+    return inbound
+
+
+def _files(task: Task | None) -> dict[str, bytes]:
+    assert task is not None
+    result = {}
+    for attachment in Attachment.objects.filter(task=task):
+        with attachment.file.open("rb") as stored:
+            result[attachment.filename] = stored.read()
+    return result
+
+
+def _downloads(fake: FakeProvider) -> list[str]:
+    return [r.path for r in fake.requests if r.path.startswith("/file/")]
+
+
+def test_a_photo_with_a_caption_becomes_a_task_with_the_largest_size(
+    carol_chat: Cast, telegram: FakeProvider
+) -> None:
+    sizes = [("small", 90, 60), ("medium", 320, 240), ("large", 1280, 960)]
+    for file_id, width, _height in sizes:
+        telegram.files[file_id] = f"photos/{file_id}.jpg"
+        telegram.media[f"photos/{file_id}.jpg"] = f"JPEG {width}".encode()
+    photo = [
+        {"file_id": i, "file_unique_id": f"u{i}", "width": w, "height": h, "file_size": 7}
+        for i, w, h in reversed(sizes)  # the order is Telegram's business, not ours
+    ]
+    update = _with(11, caption="Bitte diese Rechnung bezahlen", photo=photo)
+    assert _post(update) == 200
+    assert _post(update) == 200  # delivered again: stored once
+    assert InboundMessage.objects.filter(channel="telegram").count() == 1
+
+    inbound = _process(11)
+    assert (inbound.state, inbound.error) == ("attached", "")
+    task = inbound.task
+    assert task is not None and task.requester == carol_chat.carol
+    assert task.title == "Bitte diese Rechnung bezahlen"
+    assert _files(task) == {"photo-11.jpg": b"JPEG 1280"}
+    assert _downloads(telegram) == [f"/file/bot{providers.TELEGRAM_TOKEN}/photos/large.jpg"]
+
+
+def test_a_document_and_a_voice_note_keep_their_names_and_bytes(
+    carol_chat: Cast, telegram: FakeProvider
+) -> None:
+    telegram.files |= {"doc1": "documents/file_7.pdf", "voice1": "voice/file_8.oga"}
+    telegram.media |= {"documents/file_7.pdf": b"%PDF-1.7 Vertrag", "voice/file_8.oga": b"OggS"}
+    document = {"file_id": "doc1", "file_unique_id": "ud", "file_name": "Vertrag 2027.pdf"}
+    _post(_with(21, document=document | {"mime_type": "application/pdf", "file_size": 16}))
+    task = _process(21).task
+    assert _files(task) == {"Vertrag 2027.pdf": b"%PDF-1.7 Vertrag"}
+
+    # A voice note in the same chat: a new request (the task is not waiting on Carol).
+    _post(_with(22, voice={"file_id": "voice1", "file_unique_id": "uv", "duration": 3}))
+    inbound = _process(22)
+    assert inbound.state == "attached"
+    assert _files(inbound.task) == {"voice-22.oga": b"OggS"}
+
+
+def test_a_failed_download_leaves_the_message_failed_then_a_retry_attaches_it(
+    carol_chat: Cast, telegram: FakeProvider
+) -> None:
+    telegram.files["doc9"] = "documents/file_9.pdf"  # known to getFile, download 404
+    document = {"file_id": "doc9", "file_unique_id": "u9", "file_name": "Scan.pdf"}
+    _post(_with(31, caption="Scan anbei", document=document))
+    inbound = _process(31)
+    assert inbound.state == InboundMessage.State.FAILED
+    assert "HTTP 404" in inbound.error
+    assert providers.TELEGRAM_TOKEN not in inbound.error  # the token never reaches the UI
+    assert not Task.objects.filter(channel="telegram").exists()
+
+    telegram.media["documents/file_9.pdf"] = b"%PDF scan"
+    services.retry_inbound(None, inbound)
+    inbound = _process(31)
+    assert inbound.state == "attached"
+    assert _files(inbound.task) == {"Scan.pdf": b"%PDF scan"}
+    assert Task.objects.filter(channel="telegram").count() == 1
+
+
+def test_files_over_the_limit_are_not_fetched_and_the_task_says_so(
+    carol_chat: Cast, telegram: FakeProvider, settings: Any
+) -> None:
+    settings.ATTACHMENT_MAX_BYTES = 1000
+    telegram.files |= {"big": "documents/big.zip", "liar": "documents/liar.bin"}
+    telegram.media |= {"documents/big.zip": b"x" * 2000, "documents/liar.bin": b"y" * 5000}
+    # Announced too big: not even asked for.
+    big = {"file_id": "big", "file_unique_id": "ub", "file_name": "big.zip", "file_size": 2000}
+    _post(_with(41, caption="Archiv", document=big))
+    inbound = _process(41)
+    assert inbound.state == "attached"
+    assert _files(inbound.task) == {}
+    assert inbound.task is not None
+    assert "big.zip was not fetched: files may be at most" in inbound.task.description
+    assert not [r for r in telegram.requests if b'"big"' in r.body]
+
+    # Sizes not announced, neither in the message nor by getFile: the read is bounded.
+    telegram.unsized.add("liar")
+    liar = {"file_id": "liar", "file_unique_id": "ul", "file_name": "liar.bin"}
+    _post(_with(42, caption="Noch eins", document=liar))
+    inbound = _process(42)
+    assert (inbound.state, _files(inbound.task)) == ("attached", {})
+    assert inbound.task is not None and "liar.bin was not fetched" in inbound.task.description
+    assert _downloads(telegram) == [f"/file/bot{providers.TELEGRAM_TOKEN}/documents/liar.bin"]
+
+
+def test_a_photo_picks_the_largest_size_within_the_limit(
+    carol_chat: Cast, telegram: FakeProvider, settings: Any
+) -> None:
+    settings.ATTACHMENT_MAX_BYTES = 1000
+    telegram.files |= {"s": "photos/s.jpg", "l": "photos/l.jpg"}
+    telegram.media |= {"photos/s.jpg": b"small", "photos/l.jpg": b"L" * 3000}
+    photo = [
+        {"file_id": "s", "file_unique_id": "us", "width": 90, "height": 90, "file_size": 5},
+        {"file_id": "l", "file_unique_id": "ul", "width": 900, "height": 900, "file_size": 3000},
+    ]
+    _post(_with(51, photo=photo))
+    inbound = _process(51)
+    assert _files(inbound.task) == {"photo-51.jpg": b"small"}

@@ -98,9 +98,26 @@ def parse_update(raw: bytes, *, bot: Bot | None = None) -> ParsedInbound:
     match = LINK_CODE.match(text)
     if match:
         parsed.link_code = match.group(1).upper()
+    _thread(message, parsed)
     if not parsed.is_automatic:
         _attach_file(message, parsed, bot)
     return parsed
+
+
+def _thread(message: dict[str, Any], parsed: ParsedInbound) -> None:
+    """Chat has no threading headers, but two things tell the task: an answer to one of
+    our messages (which end in the task's ``[CODE]``) quotes it in
+    ``reply_to_message``; and the photos of an album arrive as one update each with a
+    shared ``media_group_id`` — the album's key stands in for a Message-ID, so each
+    photo after the first continues the first one's task."""
+    answered = message.get("reply_to_message")
+    if isinstance(answered, dict):
+        quoted = str(answered.get("text") or answered.get("caption") or "")
+        parsed.thread_codes += SUBJECT_TOKEN.findall(quoted)
+    album = str(message.get("media_group_id") or "")
+    if album:
+        parsed.message_id = f"<album.{album}.{parsed.sender_value}@telegram>"
+        parsed.references = [parsed.message_id]
 
 
 # Message fields holding one file, and the name of the file when Telegram gives none.
@@ -148,7 +165,7 @@ def _attach_file(message: dict[str, Any], parsed: ParsedInbound, bot: Bot | None
     file_path, data = fetched
     if not name:
         extension = re.sub(r"[^A-Za-z0-9.]", "", posixpath.splitext(file_path)[1])[:9]
-        name = f"{kind}-{parsed.message_id or 'file'}{extension}"
+        name = f"{kind}-{message.get('message_id') or 'file'}{extension}"
     name = name.replace("/", "_").replace("\\", "_")[-200:]
     parsed.files.append(InboundFile(name=name, data=data))
 

@@ -157,3 +157,40 @@ def test_a_photo_picks_the_largest_size_within_the_limit(
     _post(_with(51, photo=photo))
     inbound = _process(51)
     assert _files(inbound.task) == {"photo-51.jpg": b"small"}
+
+
+def test_the_photos_of_an_album_make_one_task(carol_chat: Cast, telegram: FakeProvider) -> None:
+    for n in (1, 2, 3):
+        telegram.files[f"p{n}"] = f"photos/p{n}.jpg"
+        telegram.media[f"photos/p{n}.jpg"] = b"JPEG %d" % n
+    for n in (1, 2, 3):  # one update per photo; only the first carries the caption
+        size = {"file_id": f"p{n}", "file_unique_id": f"u{n}", "width": 9, "height": 9}
+        caption = "Belege März" if n == 1 else ""
+        _post(_with(60 + n, caption=caption, photo=[size], media_group_id="13579"))
+        assert _process(60 + n).state == "attached"
+    task = Task.objects.get(channel="telegram")
+    assert task.title == "Belege März"
+    assert _files(task) == {f"photo-{60 + n}.jpg": b"JPEG %d" % n for n in (1, 2, 3)}
+    # Another album is another request.
+    telegram.files["q"], telegram.media["photos/q.jpg"] = "photos/q.jpg", b"JPEG q"
+    size = {"file_id": "q", "file_unique_id": "uq", "width": 9, "height": 9}
+    _post(_with(70, caption="Neues", photo=[size], media_group_id="24680"))
+    _process(70)
+    assert Task.objects.filter(channel="telegram").count() == 2
+
+
+def test_an_answer_to_our_message_continues_its_task(
+    carol_chat: Cast, telegram: FakeProvider
+) -> None:
+    _post(_update(80, "Bitte Tisch reservieren"))
+    _post(_update(81, "Und Blumen bestellen"))
+    first, second = _process(80).task, _process(81).task
+    assert first is not None and second is not None and first != second
+    ours = {"message_id": 5, "date": 1767225600, "chat": {"id": CHAT, "type": "private"},
+            "from": {"id": 1, "is_bot": True, "first_name": "Delegate"},
+            "text": f"Für wie viele Personen?\n[{first.code}]"}  # fmt: skip
+    update = _update(82, "Vier")
+    update["message"]["reply_to_message"] = ours
+    _post(update)
+    inbound = _process(82)
+    assert (inbound.task, inbound.is_new_task) == (first, False)

@@ -2,8 +2,9 @@
 
 Hostile and broken mail is the normal case here: every header is read defensively (a
 header the parser chokes on counts as missing), charsets that are wrong or unknown fall
-back instead of failing, and the MIME tree is walked iteratively with caps on depth and
-parts so neither deep nesting nor thousands of parts can exhaust the worker.
+back instead of failing, and the MIME tree is read by a parser bounded in depth
+(``bounded``) and walked iteratively with caps on depth and parts, so neither deep
+nesting nor thousands of parts can exhaust the worker.
 """
 
 from __future__ import annotations

@@ -20,6 +20,10 @@ from django.conf import settings
 
 from delegate.env import ConfigError
 
+# AUTH commands per connection (a client like smtplib tries PLAIN, then LOGIN): a
+# password guesser must reconnect every few tries.
+AUTH_ATTEMPTS = 5
+
 
 def tls_context() -> ssl.SSLContext | None:
     """The server's TLS context, or None when no certificate is configured."""
@@ -84,4 +88,6 @@ def server_options() -> dict[str, Any]:
         "authenticator": Authenticator(users) if users else None,
         # Mechanisms other than PLAIN and LOGIN would need a stored password hash.
         "auth_exclude_mechanism": [] if users else ["PLAIN", "LOGIN"],
+        # Only AUTH is limited ("*" is aiosmtpd's default for every other command).
+        "command_call_limit": {"AUTH": AUTH_ATTEMPTS, "*": 2**31} if users else None,
     }

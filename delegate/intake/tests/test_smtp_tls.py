@@ -4,6 +4,7 @@ SMTP server that wants STARTTLS (or TLS from the start) and a login."""
 
 from __future__ import annotations
 
+import base64
 import datetime
 import ipaddress
 import os
@@ -153,6 +154,27 @@ def test_with_users_only_a_client_logged_in_over_tls_may_deliver(
         assert smtp.auth("LOGIN", smtp.auth_login)[0] == 235
         assert smtp.sendmail("carol@acme.test", ["alpha@localhost"], mail(subject="LOGIN")) == {}
     assert sorted(m.subject for m in _processed()) == ["LOGIN", "PLAIN"]
+
+
+def test_a_password_guesser_is_cut_off_after_five_tries(
+    relay_server: tuple[str, int], tls: tuple[str, str]
+) -> None:
+    def plain(password: str) -> str:
+        return "PLAIN " + base64.b64encode(f"\0{RELAY[0]}\0{password}".encode()).decode()
+
+    with smtplib.SMTP(*relay_server, timeout=10) as smtp:
+        smtp.starttls(context=_client_context(tls[0]))
+        smtp.ehlo()
+        for guess in "abcde":
+            assert smtp.docmd("AUTH", plain(guess))[0] == 535
+        # The sixth try, even with the right password, ends the connection.
+        assert smtp.docmd("AUTH", plain(RELAY[1]))[0] == 421
+        with pytest.raises(smtplib.SMTPServerDisconnected):
+            smtp.noop()
+    with smtplib.SMTP(*relay_server, timeout=10) as smtp:  # a new connection starts afresh
+        smtp.starttls(context=_client_context(tls[0]))
+        smtp.ehlo()
+        assert smtp.docmd("AUTH", plain(RELAY[1]))[0] == 235
 
 
 def test_configurations_that_cannot_work_fail_loudly(settings: Any, tls: tuple[str, str]) -> None:

@@ -28,13 +28,12 @@ from typing import Any
 from urllib.parse import quote
 
 from django.conf import settings
-from django.utils.translation import gettext as _
 
 from delegate.clients.models import ContactIdentity
 from delegate.core.models import CODE_ALPHABET
 from delegate.env import ConfigError
 from delegate.intake.mail.parse import SUBJECT_TOKEN
-from delegate.intake.parsed import InboundFile, ParsedInbound
+from delegate.intake.parsed import InboundFile, ParsedInbound, note_file_left_out
 
 LINK_CODE = re.compile(rf"^(?:/start\s+)?([{CODE_ALPHABET}]{{8}})$", re.IGNORECASE)
 
@@ -154,13 +153,13 @@ def _attach_file(message: dict[str, Any], parsed: ParsedInbound, bot: Bot | None
     limit = settings.ATTACHMENT_MAX_BYTES
     name = str(file.get("file_name") or "")
     if int(file.get("file_size") or 0) > limit:
-        _note_too_big(parsed, name or kind)
+        note_file_left_out(parsed, name or kind)
         return
     if bot is None:
         raise RuntimeError("no Telegram bot configured to fetch the file")
     fetched = download_file(bot, str(file.get("file_id") or ""), limit=limit)
     if fetched is None:
-        _note_too_big(parsed, name or kind)
+        note_file_left_out(parsed, name or kind)
         return
     file_path, data = fetched
     if not name:
@@ -168,15 +167,6 @@ def _attach_file(message: dict[str, Any], parsed: ParsedInbound, bot: Bot | None
         name = f"{kind}-{message.get('message_id') or 'file'}{extension}"
     name = name.replace("/", "_").replace("\\", "_")[-200:]
     parsed.files.append(InboundFile(name=name, data=data))
-
-
-def _note_too_big(parsed: ParsedInbound, name: str) -> None:
-    megabytes = settings.ATTACHMENT_MAX_BYTES / 1024 / 1024
-    note = _("[%(name)s was not fetched: files may be at most %(limit)s MB]") % {
-        "name": name,
-        "limit": f"{megabytes:.3g}",
-    }
-    parsed.text = f"{parsed.text}\n\n{note}".strip()
 
 
 class TelegramError(RuntimeError):

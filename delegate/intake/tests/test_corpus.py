@@ -32,6 +32,8 @@ def _forwarded(depth: int) -> bytes:
     return HEAD + b"Subject: weitergeleitet\r\n" + level * depth + inner
 
 
+NESTED_COMMENT = b"(" * 5000 + b")" * 5000
+
 CORPUS: dict[str, tuple[bytes, str]] = {
     "missing From": (b"To: alpha@localhost\r\nSubject: anonym\r\n\r\nHallo", "quarantined"),
     "empty mail": (b"", "quarantined"),
@@ -57,6 +59,22 @@ CORPUS: dict[str, tuple[bytes, str]] = {
     "deeply nested": (_nested(300), "attached"),
     "nested 1,000 levels deep": (_nested(1000), "attached"),
     "forwarded 1,000 times over": (_forwarded(1000), "attached"),
+    "Content-Type with comments nested 5,000 deep": (
+        HEAD + b"Subject: x\r\nContent-Type: text/plain " + NESTED_COMMENT + b"\r\n\r\nHallo\r\n",
+        "attached",
+    ),
+    "From with comments nested 5,000 deep": (
+        b"From: carol@acme.test " + NESTED_COMMENT + b"\r\nSubject: x\r\n\r\nHallo",
+        "quarantined",
+    ),
+    "From listing 100,000 addresses": (
+        b"From: " + b"carol@acme.test, " * 100_000 + b"\r\nSubject: x\r\n\r\nHallo",
+        "quarantined",
+    ),
+    "Subject of 20,000 encoded words": (
+        HEAD + b"Subject: " + b"=?utf-8?q?Hallo?= " * 20_000 + b"\r\n\r\nHallo\r\n",
+        "attached",
+    ),
     "bad base64": (
         HEAD + b"Subject: b64\r\nContent-Type: application/pdf; name=a.pdf\r\n"
         b"Content-Transfer-Encoding: base64\r\n\r\n!!!not base64***\r\n",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from delegate.intake.mail.bounded import MAX_HEADER_CHARS, read_message
 from delegate.intake.mail.parse import parse_email
 from delegate.intake.mail.text import HTML_MAX_CHARS, strip_quoted
 from delegate.intake.tests.mails import mail
@@ -147,3 +148,20 @@ def test_thread_codes_come_from_subject_address_and_own_message_ids() -> None:
     parsed = parse_email(raw, recipient_code="QRST2345")
     assert parsed.thread_codes == ["XYZW6789", "QRST2345", "ABCD2345"]
     assert parsed.references == ["<delegate.XYZW6789.42.abc@localhost>", "<a@b>"]
+
+
+def test_header_values_are_cut_before_parsing_and_references_keep_their_end() -> None:
+    many = " ".join(f"<id{n}.{'x' * 40}@mail.example>" for n in range(2000))
+    raw = mail(
+        sender="Carol <carol@acme.test>" + " " * 20_000,
+        subject="Hallo " * 5000,
+        headers={"References": many + " <delegate.XYZW6789.42.abc@localhost>"},
+    )
+    msg, _too_deep = read_message(raw)
+    for name in ("From", "Subject", "References"):
+        assert len(str(msg[name])) <= MAX_HEADER_CHARS
+    parsed = parse_email(raw)
+    assert parsed.sender_value == "carol@acme.test"
+    assert parsed.subject.startswith("Hallo Hallo")
+    # The newest Message-ID of the thread, at the very end, still threads the reply.
+    assert parsed.thread_codes == ["XYZW6789"]

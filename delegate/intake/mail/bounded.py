@@ -56,11 +56,11 @@ class NestingTooDeep(ValueError):
 
 
 class _DepthBoundFeedParser(BytesFeedParser):
-    def __init__(self, *, limit: int) -> None:
+    def __init__(self, *, limit: int, policy: EmailPolicy) -> None:
         # Before super().__init__, which creates the top-level parse generator.
         self._depth = 0
         self._limit = limit
-        super().__init__(policy=BOUNDED)
+        super().__init__(policy=policy)
 
     def _parsegen(self) -> Iterator[Any]:
         # FeedParser._parsegen calls self._parsegen() once for every nested part, so
@@ -74,18 +74,20 @@ class _DepthBoundFeedParser(BytesFeedParser):
             self._depth -= 1
 
 
-def read_message(raw: bytes, *, limit: int = MAX_PARSE_DEPTH) -> tuple[EmailMessage, bool]:
-    """The parsed message (``BOUNDED``, which is ``policy.default`` with bounds) and
-    False; or, for a mail nested deeper
-    than ``limit``, the message read for its headers only (the body left as text) and
-    True."""
-    parser = _DepthBoundFeedParser(limit=limit)
+def read_message(
+    raw: bytes, *, limit: int = MAX_PARSE_DEPTH, policy: EmailPolicy = BOUNDED
+) -> tuple[EmailMessage, bool]:
+    """The parsed message and False; or, for a mail nested deeper than ``limit``, the
+    message read for its headers only (the body left as text) and True. ``policy``
+    should be ``BOUNDED`` or derived from ``BoundedPolicy``, so header values are
+    bounded too."""
+    parser = _DepthBoundFeedParser(limit=limit, policy=policy)
     try:
         parser.feed(raw)
         msg: Message = parser.close()
         too_deep = False
     except NestingTooDeep:
-        msg = BytesParser(policy=BOUNDED).parsebytes(raw, headersonly=True)
+        msg = BytesParser(policy=policy).parsebytes(raw, headersonly=True)
         too_deep = True
     assert isinstance(msg, EmailMessage)
     return msg, too_deep

@@ -169,8 +169,9 @@ def _attach_file(message: dict[str, Any], parsed: ParsedInbound, bot: Bot | None
     parsed.files.append(InboundFile(name=name, data=data))
 
 
-class TelegramError(RuntimeError):
-    """The Bot API answered ``ok: false`` (or not at all)."""
+class TelegramError(OSError):
+    """The Bot API answered ``ok: false``, or not at all: an I/O failure, like the
+    network errors it stands in for."""
 
     def __init__(self, method: str, description: str) -> None:
         # Never the URL: it holds the bot's token, and this ends up in the Inbound view.

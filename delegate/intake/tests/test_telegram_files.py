@@ -7,8 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.urls import reverse
 
-from delegate.clients.models import ContactIdentity
+from delegate.clients.models import Contact, ContactIdentity
 from delegate.intake import services
 from delegate.intake.models import InboundMessage
 from delegate.intake.tests import providers
@@ -194,3 +195,30 @@ def test_an_answer_to_our_message_continues_its_task(
     _post(update)
     inbound = _process(82)
     assert (inbound.task, inbound.is_new_task) == (first, False)
+
+
+def test_a_dispatcher_releasing_a_chat_message_while_telegram_is_down_gets_told(
+    cast: Cast, telegram: FakeProvider
+) -> None:
+    telegram.files["doc"], telegram.media["documents/d.pdf"] = "documents/d.pdf", b"%PDF"
+    document = {"file_id": "doc", "file_unique_id": "ud", "file_name": "Angebot.pdf"}
+    _post(_with(90, caption="Angebot anbei", document=document))  # a chat nobody linked
+    inbound = _process(90)
+    assert inbound.state == InboundMessage.State.QUARANTINED
+
+    del telegram.media["documents/d.pdf"]  # the file is fetched again on release: 404
+    url = reverse("intake:release", args=[inbound.pk])
+    data = {"client": cast.acme.pk, "add_contact": "on", "contact_name": "Neu"}
+    http = cast.login(cast.dora)
+    response = http.post(url, data, HTTP_ACCEPT_LANGUAGE="de")
+    assert response.status_code == 503
+    assert "konnte nicht abgerufen werden" in response.content.decode()
+    inbound.refresh_from_db()
+    assert inbound.state == InboundMessage.State.QUARANTINED
+    assert not Contact.objects.filter(name="Neu").exists()
+
+    telegram.media["documents/d.pdf"] = b"%PDF"
+    assert http.post(url, data).status_code == 302
+    inbound.refresh_from_db()
+    assert inbound.state == InboundMessage.State.ATTACHED
+    assert _files(inbound.task) == {"Angebot.pdf": b"%PDF"}

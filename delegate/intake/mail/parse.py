@@ -66,6 +66,8 @@ def sender_of(msg: Message) -> tuple[str, str, str]:
         return "", "", "unreadable From header"
     if defects:
         return "", "", f"malformed From header: {defects[0]}"
+    if not addresses:
+        return "", "", "From header holds no address"
     if len(addresses) != 1:
         return "", "", "From header names several addresses"
     address = addresses[0]

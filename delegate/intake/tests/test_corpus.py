@@ -131,6 +131,13 @@ def test_a_mail_nested_within_the_bound_is_read_as_usual(cast: Cast, deliver: De
     assert not Attachment.objects.filter(task=task, filename="original.eml").exists()
 
 
+def test_a_from_header_too_deep_to_read_is_quarantined_as_holding_no_address(
+    cast: Cast, deliver: Deliver
+) -> None:
+    inbound = deliver(CORPUS["From with comments nested 5,000 deep"][0])
+    assert (inbound.state, inbound.note) == ("quarantined", "From header holds no address")
+
+
 def test_a_thousand_attachments_are_stored_up_to_the_cap(
     cast: Cast, deliver: Deliver, settings: pytest.FixtureRequest
 ) -> None:

@@ -167,6 +167,10 @@ STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(DATA_DIR / "media")))
+# The trained seed classifier of triage, kept between processes (delegate.triage.classifier).
+TRIAGE_MODEL_CACHE_DIR = Path(
+    env_str("TRIAGE_MODEL_CACHE_DIR", str(BASE_DIR / ".cache" / "triage"))
+)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

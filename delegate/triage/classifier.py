@@ -4,25 +4,41 @@ corrections.
 
 Models are loaded once per process: the seed model is trained on first use and kept;
 an agency's model is unpickled from the database once per model id and kept (a new
-model gets a new id, so nothing stale is served). Pickles are only ever read from this
-application's own database, written by ``train``.
+model gets a new id, so nothing stale is served). Training the seed model takes seconds
+of CPU (a worker's first triage job waited for it while mail queued), so the trained
+seed model is also kept as a file under ``TRIAGE_MODEL_CACHE_DIR``, named by a hash of
+everything it is made from (the seed examples, this module, the keyword lists and the
+library versions): a new process loads it in a fraction of a second, and any change to
+those makes a new file. Pickles are only ever read from this application's own database
+and that folder, written by ``train``.
 """
 
 from __future__ import annotations
 
+import hashlib
+import inspect
+import logging
+import os
 import pickle
+import platform
+import tempfile
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any
 
+import numpy
+import scipy
 import scipy.sparse
 import sklearn
+from django.conf import settings
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 
+from delegate.triage import keywords
 from delegate.triage.keywords import keyword_features
 from delegate.triage.seed import seed_examples
 
@@ -147,10 +163,54 @@ _lock = threading.Lock()
 _loaded: dict[Any, Classifier] = {}
 
 
+log = logging.getLogger(__name__)
+
+
 @cache
 def seed_classifier() -> Classifier:
-    """The model trained on the shipped seed set, once per process."""
-    return train(seed_examples())
+    """The model trained on the shipped seed set, once per process (from the file cache
+    when it holds this exact model)."""
+    examples = seed_examples()
+    path = seed_model_path(examples)
+    try:
+        return Classifier.loads(path.read_bytes())
+    except FileNotFoundError:
+        pass
+    except Exception:  # a truncated or foreign file: train again and replace it
+        log.warning("triage: unreadable seed model %s, training again", path, exc_info=True)
+    classifier = train(examples)
+    _write_atomically(path, classifier.dumps())
+    return classifier
+
+
+def seed_model_path(examples: Sequence[tuple[str, str]]) -> Path:
+    """The cache file of the seed model made from ``examples`` by this code."""
+    digest = hashlib.sha256()
+    for part in (
+        repr(list(examples)),
+        inspect.getsource(inspect.getmodule(seed_model_path)),  # type: ignore[arg-type]
+        inspect.getsource(keywords),
+        sklearn.__version__,
+        numpy.__version__,
+        scipy.__version__,
+        platform.python_version(),
+    ):
+        digest.update(part.encode())
+        digest.update(b"\0")
+    return Path(settings.TRIAGE_MODEL_CACHE_DIR) / f"seed-{digest.hexdigest()[:32]}.pickle"
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write through a temporary file and rename: a process reading the cache sees the
+    whole model or none (several workers may train at once; the last rename wins)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".seed-", suffix=".tmp")
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp, path)
+    except OSError:  # a read-only folder: the model works, the next process trains again
+        log.warning("triage: cannot keep the seed model in %s", path.parent, exc_info=True)
 
 
 def cached(key: Any, load: Any) -> Classifier:

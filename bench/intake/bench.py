@@ -51,7 +51,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--pg-url",
         default=os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432"),
-        help="server URL without database name; delegate_bench_intake is dropped and created",
+        help="server URL without database name; --pg-db is dropped and created",
+    )
+    parser.add_argument(
+        "--pg-db",
+        default=os.environ.get("BENCH_PG_DB", "delegate_bench_intake"),
+        help="scratch database name (dropped and created)",
     )
     parser.add_argument("--mails", type=int, default=10_000)
     parser.add_argument("--senders", type=int, default=4, help="concurrent SMTP connections")
@@ -82,9 +87,9 @@ def prepare_environment(args: argparse.Namespace, scratch: Path) -> None:
 
         base = args.pg_url.rstrip("/")
         with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-            conn.execute("DROP DATABASE IF EXISTS delegate_bench_intake WITH (FORCE)")
-            conn.execute("CREATE DATABASE delegate_bench_intake")
-        env["DATABASE_URL"] = f"{base}/delegate_bench_intake"
+            conn.execute(f'DROP DATABASE IF EXISTS "{args.pg_db}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{args.pg_db}"')
+        env["DATABASE_URL"] = f"{base}/{args.pg_db}"
     else:
         env["DATABASE_URL"] = f"sqlite:///{scratch / 'bench.sqlite3'}"
     os.environ.update(env)

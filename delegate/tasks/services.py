@@ -177,7 +177,14 @@ def create_task(
 def create_tasks(actor: Actor | None, specs: Sequence[NewTask]) -> list[Task]:
     """Create many tasks at once (imports, integrations): every one is checked as
     ``create_task`` checks it, then all are written together, or none."""
-    validated = [_validated_task(actor, spec) for spec in specs]
+    return create_tasks_of([(actor, spec) for spec in specs])
+
+
+def create_tasks_of(requests: Sequence[tuple[Actor | None, NewTask]]) -> list[Task]:
+    """``create_tasks`` with an actor per task (intake: each mail's sender). Every
+    request is checked before anything is written; then all are written together (a
+    savepoint inside a caller's transaction), or none."""
+    validated = [_validated_task(actor, spec) for actor, spec in requests]
     tasks = [task for task, _skills in validated]
     links = [
         Task.required_skills.through(task_id=task.pk, skill_id=skill.pk)
@@ -192,7 +199,7 @@ def create_tasks(actor: Actor | None, specs: Sequence[NewTask]) -> list[Task]:
             data={"channel": task.channel},
             **_actor_fields(actor, "actor"),
         )
-        for task in tasks
+        for task, (actor, _spec) in zip(tasks, requests, strict=True)
     ]
     for task, skills in validated:
         task.required_skill_ids = sorted(skill.pk for skill in skills)
@@ -205,16 +212,25 @@ def create_tasks(actor: Actor | None, specs: Sequence[NewTask]) -> list[Task]:
     return tasks
 
 
+# Tasks per triage job: the classifier and the database writes work in batches, and a
+# job stays short enough to leave room for other work in the queue.
+TRIAGE_BATCH = 50
+
+
 def _enqueue_triage(tasks: Sequence[Task]) -> None:
-    """Queue triage (language, category, deadline, priority) of new tasks on commit."""
-    from delegate.triage.jobs import triage_task
+    """Queue triage (language, category, deadline, priority) of new tasks on commit:
+    one job for a single task, one job per batch for many (``triage_tasks``)."""
+    from delegate.triage.jobs import triage_task, triage_tasks
 
     ids = [str(task.pk) for task in tasks]
 
     def enqueue() -> None:
+        if len(ids) == 1:
+            triage_task.enqueue(ids[0])
+            return
         with transaction.atomic():  # one commit for a whole batch
-            for task_id in ids:
-                triage_task.enqueue(task_id)
+            for start in range(0, len(ids), TRIAGE_BATCH):
+                triage_tasks.enqueue(ids[start : start + TRIAGE_BATCH])
 
     transaction.on_commit(enqueue)
 

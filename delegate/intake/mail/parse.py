@@ -8,10 +8,12 @@ parts so neither deep nesting nor thousands of parts can exhaust the worker.
 
 from __future__ import annotations
 
+import functools
 import re
 from email import policy
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
+from email.policy import EmailPolicy
 from typing import Any
 
 from django.conf import settings
@@ -32,6 +34,26 @@ SUBJECT_TOKEN = re.compile(rf"\[({_CODE})\]")
 OWN_MESSAGE_ID = re.compile(rf"<delegate\.({_CODE})\.[^<>@\s]+@[^<>\s]+>")
 MESSAGE_ID = re.compile(r"<[^<>\s]{1,250}>")
 AUTOMATIC_SENDERS = re.compile(r"^(mailer-daemon|postmaster|no-?reply|bounces?)([+@.-]|$)", re.I)
+
+
+class _CachingPolicy(EmailPolicy):
+    """``policy.default`` that parses each distinct header line once: the standard
+    library parses a header again on every access (a part's Content-Type four or five
+    times per mail), and the same lines recur from mail to mail. Header objects are
+    immutable, so sharing them is safe; long (hostile) values are not kept."""
+
+    def header_fetch_parse(self, name: str, value: str) -> Any:
+        if hasattr(value, "name") or len(value) > 1000:
+            return super().header_fetch_parse(name, value)
+        return _parsed_header(name, value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed_header(name: str, value: str) -> Any:
+    return policy.default.header_fetch_parse(name, value)
+
+
+POLICY = _CachingPolicy()
 
 
 def _header(msg: Message, name: str) -> Any:
@@ -192,7 +214,7 @@ def _bodies_and_files(msg: Message, parsed: ParsedInbound) -> None:
 def parse_email(
     raw: bytes, *, recipient_code: str = "", envelope_sender: str | None = None
 ) -> ParsedInbound:
-    msg = BytesParser(policy=policy.default).parsebytes(raw)
+    msg = BytesParser(policy=POLICY).parsebytes(raw)
     assert isinstance(msg, EmailMessage)
     address, display, problem = sender_of(msg)
     parsed = ParsedInbound(

@@ -338,10 +338,47 @@ def _transition(actor: Actor | None, task: Task, *, to: str, note: str = "") -> 
     if to == Task.Status.TRIAGED and not getattr(_local, "muted", False):
         # Routing picks an assistant once the task is committed (not for imports and
         # demo data, which run muted).
-        from delegate.routing.jobs import route_task
+        _enqueue_routing(str(task.pk))
 
-        task_id = str(task.pk)
-        transaction.on_commit(lambda: route_task.enqueue(task_id))
+
+def _enqueue_routing(task_id: str) -> None:
+    collected = getattr(_local, "routing", None)
+    if collected is not None:
+        collected.append(task_id)
+        return
+    from delegate.routing.jobs import route_task
+
+    transaction.on_commit(lambda: route_task.enqueue(task_id))
+
+
+# Tasks per routing job queued by ``routing_batched``.
+ROUTING_BATCH = 50
+
+
+@contextmanager
+def routing_batched() -> Iterator[None]:
+    """Tasks that become triaged inside the block are routed together when it ends (one
+    ``route_tasks`` job per batch) instead of one job each. For callers that commit
+    their own transactions inside the block (triage of a batch); on leaving, the jobs
+    are queued on commit of any transaction still open."""
+    previous = getattr(_local, "routing", None)
+    collected: list[str] = []
+    _local.routing = collected
+    try:
+        yield
+    finally:
+        _local.routing = previous
+        if len(collected) == 1:
+            _enqueue_routing(collected[0])
+        elif collected:
+            from delegate.routing.jobs import route_tasks
+
+            def enqueue() -> None:
+                with transaction.atomic():  # one commit for all
+                    for start in range(0, len(collected), ROUTING_BATCH):
+                        route_tasks.enqueue(collected[start : start + ROUTING_BATCH])
+
+            transaction.on_commit(enqueue)
 
 
 def assign_task(

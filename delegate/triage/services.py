@@ -135,30 +135,34 @@ def triage_tasks(task_ids: Sequence[Any]) -> dict[str, TriageResult | None]:
         if task.client_id not in calendars:
             calendars[task.client_id] = work_calendar(task.client)
     failed: list[str] = []
-    for agency_id, group in by_agency.items():
-        classifier, label = classifier_for(agency_id)
-        messages = [
-            Message(
-                task_text(task),
-                task.created_at,
-                task.client.time_zone,
-                calendars[task.client_id].region,
-                task.client.service_level,
-                calendars[task.client_id],
-            )
-            for task in group
-        ]
-        analyses = analyse_many(messages, classifier=classifier, threshold=threshold())
-        for task, analysis in zip(group, analyses, strict=True):
-            try:
-                results[str(task.pk)] = _store_triage(task, analysis, label)
-            except Exception:
-                # One task's failure must not cost the others: they are stored, and the
-                # job fails afterwards naming the task, which stays new.
-                if len(tasks) == 1:
-                    raise
-                logger.exception("triage of task %s failed", task.pk)
-                failed.append(str(task.pk))
+    # The tasks triaged here are routed together afterwards, not one job each; all are
+    # written in one transaction, each task in its own savepoint.
+    with task_services.routing_batched(), transaction.atomic():
+        for agency_id, group in by_agency.items():
+            classifier, label = classifier_for(agency_id)
+            messages = [
+                Message(
+                    task_text(task),
+                    task.created_at,
+                    task.client.time_zone,
+                    calendars[task.client_id].region,
+                    task.client.service_level,
+                    calendars[task.client_id],
+                )
+                for task in group
+            ]
+            analyses = analyse_many(messages, classifier=classifier, threshold=threshold())
+            categories = active_categories(agency_id)
+            for task, analysis in zip(group, analyses, strict=True):
+                try:
+                    results[str(task.pk)] = _store_triage(task, analysis, label, categories)
+                except Exception:
+                    # One task's failure must not cost the others: they are stored, and the
+                    # job fails afterwards naming the task, which stays new.
+                    if len(tasks) == 1:
+                        raise
+                    logger.exception("triage of task %s failed", task.pk)
+                    failed.append(str(task.pk))
     if failed:
         raise TriageFailed(f"triage failed for task(s) {', '.join(failed)}")
     return results
@@ -168,16 +172,22 @@ class TriageFailed(RuntimeError):
     """Some tasks of a batch could not be triaged (the others were)."""
 
 
-def _store_triage(task: Task, analysis: Analysis, label: str) -> TriageResult | None:
+def _store_triage(
+    task: Task, analysis: Analysis, label: str, categories: dict[str, Category]
+) -> TriageResult | None:
     try:
         with transaction.atomic():
-            locked = Task.objects.select_for_update().get(pk=task.pk)
+            locked = (
+                Task.objects.select_for_update(of=("self",))
+                .select_related("client", "requester")
+                .get(pk=task.pk)
+            )
             if (
                 locked.status != Task.Status.NEW
                 or TriageResult.objects.filter(task=locked).exists()
             ):
                 return None
-            result = _store(locked, analysis, label)
+            result = _store(locked, analysis, label, categories)
             task_services.change_status(None, locked, to=Task.Status.TRIAGED)
     except IntegrityError:
         # A second run of the job got here at the same time and lost the race.
@@ -186,20 +196,26 @@ def _store_triage(task: Task, analysis: Analysis, label: str) -> TriageResult | 
     return result
 
 
-def _active_category(task: Task, analysis: Analysis) -> Category | None:
+def active_categories(agency_id: Any) -> dict[str, Category]:
+    """The agency's active categories by slug, with their skills (read once per batch)."""
+    return {
+        c.slug: c
+        for c in Category.objects.filter(agency_id=agency_id, is_active=True).prefetch_related(
+            "skills"
+        )
+    }
+
+
+def _active_category(analysis: Analysis, categories: dict[str, Category]) -> Category | None:
     """The best-ranked of triage's guesses that is an active category of the agency."""
     ranked = [analysis.category, *(slug for slug, _p in analysis.category_ranked)]
-    found = {
-        c.slug: c
-        for c in Category.objects.filter(
-            agency_id=task.agency_id, slug__in=ranked, is_active=True
-        ).prefetch_related("skills")
-    }
-    return next((found[slug] for slug in ranked if slug in found), None)
+    return next((categories[slug] for slug in ranked if slug in categories), None)
 
 
-def _store(task: Task, analysis: Analysis, label: str) -> TriageResult:
-    category = _active_category(task, analysis)
+def _store(
+    task: Task, analysis: Analysis, label: str, categories: dict[str, Category]
+) -> TriageResult:
+    category = _active_category(analysis, categories)
     skills = list(category.skills.all()) if category else []
     reasons = list(analysis.reasons)
     if category is None or category.slug != analysis.category:

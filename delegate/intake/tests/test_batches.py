@@ -144,3 +144,18 @@ def test_two_workers_draining_at_once_process_every_message_once() -> None:
     assert set(InboundMessage.objects.values_list("attempts", flat=True)) == {1}
     titles = list(Task.objects.filter(channel="email").values_list("title", flat=True))
     assert sorted(titles) == sorted(f"Anfrage {n}" for n in range(40))  # one task each
+
+
+def test_a_big_raw_message_is_stored_byte_for_byte_and_lz4_on_postgresql(cast: Cast) -> None:
+    from django.db import connection
+
+    raw = mail(body="Bitte die Rechnungen prüfen.\n" * 5000)  # compressible, ~150 KB
+    inbound, _new = services.receive(cast.agency_a, channel="email", raw=raw)
+    assert bytes(InboundMessage.objects.get(pk=inbound.pk).raw) == raw
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_column_compression(raw) FROM intake_inboundmessage WHERE id = %s",
+                [inbound.pk],
+            )
+            assert cursor.fetchone() == ("lz4",)

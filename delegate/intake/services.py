@@ -284,7 +284,8 @@ def process_batch(inbound_ids: Sequence[Any]) -> dict[str, str]:
             parsed[inbound.pk] = exc
     if not parsed:
         return states
-    with transaction.atomic():
+    # The new tasks of the batch, with or without attachments, are triaged together.
+    with task_services.triage_batched(), transaction.atomic():
         # A fixed order, so two workers locking overlapping batches cannot deadlock.
         locked = list(
             InboundMessage.objects.select_for_update(of=("self",))

@@ -221,9 +221,16 @@ TRIAGE_BATCH = 20
 def _enqueue_triage(tasks: Sequence[Task]) -> None:
     """Queue triage (language, category, deadline, priority) of new tasks on commit:
     one job for a single task, one job per batch for many (``triage_tasks``)."""
-    from delegate.triage.jobs import triage_task, triage_tasks
-
     ids = [str(task.pk) for task in tasks]
+    collected = getattr(_local, "triage", None)
+    if collected is not None:
+        collected.extend(ids)
+        return
+    _queue_triage(ids)
+
+
+def _queue_triage(ids: list[str]) -> None:
+    from delegate.triage.jobs import triage_task, triage_tasks
 
     def enqueue() -> None:
         if len(ids) == 1:
@@ -350,6 +357,23 @@ def _enqueue_routing(task_id: str) -> None:
     from delegate.routing.jobs import route_task
 
     transaction.on_commit(lambda: route_task.enqueue(task_id))
+
+
+@contextmanager
+def triage_batched() -> Iterator[None]:
+    """Tasks created inside the block are triaged together (``triage_tasks`` jobs of
+    TRIAGE_BATCH) instead of one job per ``create_task``; the jobs are queued when the
+    block ends normally, after the caller's transaction inside it has committed. Tasks
+    of a savepoint that was rolled back are looked for and skipped by triage."""
+    previous = getattr(_local, "triage", None)
+    collected: list[str] = []
+    _local.triage = collected
+    try:
+        yield
+    finally:
+        _local.triage = previous
+    if collected:
+        _queue_triage(collected)
 
 
 # Tasks per routing job queued by ``routing_batched``.

@@ -4,6 +4,7 @@ that keep two workers apart, and a bad message that fails alone."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -46,11 +47,16 @@ def test_a_burst_waits_on_one_drain_job_and_a_started_one_gets_a_successor(cast:
     assert sorted(job.status for job in _drains()) == ["READY", "RUNNING"]
 
 
-def test_one_job_turns_a_burst_into_tasks(cast: Cast) -> None:
-    stored = [_store(cast, f"Anfrage {n}") for n in range(4)]
-    stored.append(_store(cast, "Unbekannt", sender="stranger@example.org"))
-    stored.append(_store(cast, "Mit Anhang", attachments=[("a.pdf", b"%PDF-1", "application/pdf")]))
-    assert services.process_pending() == 6
+def test_one_job_turns_a_burst_into_tasks_triaged_together(
+    cast: Cast, django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    for n in range(4):
+        _store(cast, f"Anfrage {n}")
+    _store(cast, "Unbekannt", sender="stranger@example.org")
+    _store(cast, "Mit Anhang", attachments=[("a.pdf", b"%PDF-1", "application/pdf")])
+    DBTaskResult.objects.all().delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.process_pending() == 6
     states = {i.subject: i.state for i in InboundMessage.objects.all()}
     assert states == {
         **{f"Anfrage {n}": State.ATTACHED for n in range(4)},
@@ -60,6 +66,11 @@ def test_one_job_turns_a_burst_into_tasks(cast: Cast) -> None:
     titles = sorted(Task.objects.filter(channel="email").values_list("title", flat=True))
     assert titles == sorted([*(f"Anfrage {n}" for n in range(4)), "Mit Anhang"])
     assert set(InboundMessage.objects.values_list("attempts", flat=True)) == {1}
+    # All five new tasks, the one with an attachment too, go to triage in one job.
+    job = DBTaskResult.objects.get()
+    assert job.task_path == "delegate.triage.jobs.triage_tasks"
+    tasks = Task.objects.filter(channel="email").values_list("pk", flat=True)
+    assert sorted(job.args_kwargs["args"][0]) == sorted(str(pk) for pk in tasks)
     assert services.process_pending() == 0  # nothing left to claim
 
 

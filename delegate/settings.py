@@ -12,7 +12,7 @@ from typing import Any
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
-from delegate.env import ConfigError, env_bool, env_int, env_list, env_str
+from delegate.env import ConfigError, env_bool, env_int, env_list, env_networks, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("DELEGATE_DATA_DIR", str(BASE_DIR / "data"))).resolve()
@@ -36,6 +36,9 @@ SECRET_KEY = _secret_key()
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# Reverse proxies (addresses or networks) whose X-Forwarded-For names the client, for rate
+# limits and login throttles (delegate.core.http.client_address). Empty: the peer address.
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
@@ -195,12 +198,15 @@ MAILERS: dict[str, dict[str, Any]] = {
             "port": env_int("EMAIL_PORT", 25, minimum=1),
             "username": env_str("EMAIL_HOST_USER", ""),
             "password": env_str("EMAIL_HOST_PASSWORD", ""),
-            "use_tls": env_bool("EMAIL_USE_TLS", False),
+            "use_tls": env_bool("EMAIL_USE_TLS", False),  # STARTTLS (port 587)
+            "use_ssl": env_bool("EMAIL_USE_SSL", False),  # TLS from the start (port 465)
             "timeout": env_int("EMAIL_TIMEOUT", 20, minimum=1),
         },
     }
 }
 _email_backend = str(MAILERS["default"]["BACKEND"])
+if MAILERS["default"]["OPTIONS"]["use_tls"] and MAILERS["default"]["OPTIONS"]["use_ssl"]:
+    raise ConfigError("EMAIL_USE_TLS (STARTTLS) and EMAIL_USE_SSL exclude each other")
 if _email_backend.endswith("filebased.EmailBackend"):
     MAILERS["default"]["OPTIONS"] = {"file_path": str(DATA_DIR / "outbox")}
 elif not _email_backend.endswith("smtp.EmailBackend"):
@@ -220,6 +226,14 @@ INTAKE_EMAIL_DOMAINS = [d.lower() for d in env_list("INTAKE_EMAIL_DOMAINS", ["lo
 INTAKE_MAILBOX_NAMES = [n.lower() for n in env_list("INTAKE_MAILBOX_NAMES", ["tasks", "aufgaben"])]
 INTAKE_SMTP_BIND = env_str("INTAKE_SMTP_BIND", "127.0.0.1:2525")
 INTAKE_MAX_MESSAGE_BYTES = env_int("INTAKE_MAX_MESSAGE_BYTES", 25 * 1024 * 1024, minimum=1024)
+# STARTTLS on the intake SMTP server: PEM certificate (chain) and key files, both or
+# neither; with INTAKE_SMTP_REQUIRE_TLS, mail is taken only after STARTTLS.
+INTAKE_SMTP_TLS_CERT = env_str("INTAKE_SMTP_TLS_CERT", "")
+INTAKE_SMTP_TLS_KEY = env_str("INTAKE_SMTP_TLS_KEY", "")
+INTAKE_SMTP_REQUIRE_TLS = env_bool("INTAKE_SMTP_REQUIRE_TLS", False)
+# "user:password" pairs (comma-separated): when set, only clients that log in (AUTH
+# PLAIN/LOGIN, offered after STARTTLS only) may deliver, e.g. a relay in front of us.
+INTAKE_SMTP_AUTH_USERS = env_list("INTAKE_SMTP_AUTH_USERS", [])
 # IMAP mailboxes to poll (comma-separated URLs, see .env.example); empty: none.
 INTAKE_IMAP_MAILBOXES = env_list("INTAKE_IMAP_MAILBOXES", [])
 # SMS: our numbers and the agency each belongs to ("+4915112345678=alpha", comma-separated),

@@ -16,10 +16,7 @@ from django.views.decorators.http import require_POST
 
 from delegate.accounts import throttle
 from delegate.agencies.middleware import SESSION_AGENCY_KEY
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
+from delegate.core.http import client_address
 
 
 class ThrottledAuthenticationForm(AuthenticationForm):
@@ -36,7 +33,7 @@ class ThrottledAuthenticationForm(AuthenticationForm):
 
     def clean(self) -> dict[str, Any]:
         email = self.cleaned_data.get("username") or ""
-        ip = client_ip(self.request) if self.request else None
+        ip = client_address(self.request) if self.request else None
         if email and throttle.is_throttled(email, ip):
             raise ValidationError(self.error_messages["throttled"], code="throttled")
         try:

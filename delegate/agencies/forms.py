@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-import zoneinfo
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -17,7 +16,7 @@ from django.db.models import QuerySet
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
-from delegate.agencies.models import AssistantProfile, Member, Skill
+from delegate.agencies.models import Agency, AssistantProfile, Member, Skill, known_zones
 
 # Languages an assistant may work in; the profile stores their codes.
 WORK_LANGUAGES = [
@@ -47,7 +46,7 @@ SKILL_LEVELS = [("", _("none")), *((str(n), str(n)) for n in range(1, 6))]
 
 @functools.cache
 def time_zone_choices() -> list[tuple[str, str]]:
-    return [(name, name) for name in sorted(zoneinfo.available_timezones())]
+    return [(name, name) for name in sorted(known_zones())]
 
 
 def apply_service_errors(
@@ -80,6 +79,46 @@ def active_members(member: Member) -> QuerySet[Member]:
 class MemberChoiceField(forms.ModelChoiceField[Member]):
     def label_from_instance(self, obj: Member) -> str:
         return obj.name
+
+
+class AgencyForm(forms.ModelForm[Agency]):
+    """The agency settings page; ``update_agency`` writes what it cleaned."""
+
+    work_days_set = forms.MultipleChoiceField(
+        label=_("Working days"),
+        choices=[(str(n), name) for n, name in WEEKDAYS],
+        widget=forms.CheckboxSelectMultiple,
+    )
+    time_zone = forms.ChoiceField(label=_("Time zone"), choices=time_zone_choices)
+
+    class Meta:
+        model = Agency
+        fields = [name for name in Agency.SETTINGS_FIELDS if name != "work_days"]
+        widgets = {
+            "work_starts_at": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+            "work_ends_at": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.order_fields(["name", "time_zone", "default_language", "work_days_set"])
+        if not self.is_bound:
+            self.initial["work_days_set"] = list(self.instance.work_days)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean() or {}
+        days = cleaned.get("work_days_set")
+        if days:
+            self.instance.work_days = cleaned["work_days"] = "".join(sorted(days))
+        return cleaned
+
+    def changes(self) -> dict[str, Any]:
+        """The cleaned values, as ``update_agency`` takes them."""
+        return {
+            name: self.cleaned_data[name]
+            for name in Agency.SETTINGS_FIELDS
+            if name in self.cleaned_data
+        }
 
 
 class AddMemberForm(forms.Form):

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -34,6 +34,29 @@ PROFILE_FIELDS = (
     "capacity_hours_per_week",
     "max_open_tasks",
 )
+
+
+def update_agency(member: Member, **fields: Any) -> Agency:
+    """Change the agency's settings (owners only): office hours, which triage resolves
+    "asap" and working days in for clients without their own; the intake domain; the
+    legal details printed on documents."""
+    if not member.is_owner:
+        raise PermissionDenied("Only owners change the agency's settings")
+    reject_unknown_fields(fields, Agency.SETTINGS_FIELDS)
+    with transaction.atomic():
+        agency = Agency.objects.select_for_update().get(pk=member.agency_id)
+        for name, value in fields.items():
+            setattr(agency, name, value)
+        agency.full_clean()
+        try:
+            with transaction.atomic():
+                agency.save(update_fields=[*fields])
+        except IntegrityError:  # another agency took the intake domain meanwhile
+            raise ValidationError(
+                {"intake_domain": _("Another agency already uses this domain.")}
+            ) from None
+    member.agency = agency
+    return agency
 
 
 def create_agency(user: User, *, name: str, slug: str = "", **fields: Any) -> Member:

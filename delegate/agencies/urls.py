@@ -7,6 +7,7 @@ app_name = "agencies"
 urlpatterns = [
     path("", views.team, name="team"),
     path("new/", views.member_add, name="member_add"),
+    path("settings/", views.agency_settings, name="settings"),
     path("hours-row/", views.hours_row, name="hours_row"),
     path("me/absences/", views.my_absences, name="my_absences"),
     path(

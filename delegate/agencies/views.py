@@ -10,7 +10,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -25,6 +25,7 @@ from delegate.agencies import services
 from delegate.agencies.forms import (
     AbsenceForm,
     AddMemberForm,
+    AgencyForm,
     HoursForm,
     HoursRow,
     MemberForm,
@@ -32,7 +33,7 @@ from delegate.agencies.forms import (
     SkillsForm,
     apply_service_errors,
 )
-from delegate.agencies.models import Absence, AssistantProfile, Member, Skill
+from delegate.agencies.models import Absence, Agency, AssistantProfile, Member, Skill
 from delegate.core.http import member_required
 
 
@@ -65,6 +66,39 @@ def _hours_summary(profile: AssistantProfile | None) -> dict[str, Any] | None:
         "days": [WEEKDAYS_ABBR[d] for d in days],
         "hours": (Decimal(minutes) / 60).quantize(Decimal("0.1")),
     }
+
+
+# --- the agency's settings -----------------------------------------------------------------
+
+
+@member_required(manager=True)
+@require_http_methods(["GET", "POST"])
+def agency_settings(request: HttpRequest) -> HttpResponse:
+    """Name, time zone, office hours, intake domain and legal details. Dispatchers see
+    them; owners change them."""
+    member = _acting(request)
+    if request.method == "POST" and not member.is_owner:
+        raise PermissionDenied("Only owners change the agency's settings")
+    agency = Agency.objects.get(pk=member.agency_id)
+    form = AgencyForm(request.POST or None, instance=agency)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_agency(member, **form.changes())
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, _("Settings saved."))
+            return redirect("agencies:settings")
+    if not member.is_owner:
+        for field in form.fields.values():
+            field.disabled = True
+    status = 400 if form.errors else 200
+    return render(
+        request,
+        "agencies/settings.html",
+        {"form": form, "can_edit": member.is_owner},
+        status=status,
+    )
 
 
 # --- the team ------------------------------------------------------------------------------

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.conf import settings
+from django.utils.translation import gettext as _
+
 
 @dataclass(frozen=True)
 class InboundFile:
@@ -39,3 +42,14 @@ class ParsedInbound:
     @property
     def is_automatic(self) -> bool:
         return bool(self.automatic_reason)
+
+
+def note_file_left_out(parsed: ParsedInbound, name: str) -> None:
+    """Say in the message's text that the file ``name`` was over ``ATTACHMENT_MAX_BYTES``
+    and not fetched (chat and MMS files live at the provider, not in the raw message)."""
+    megabytes = settings.ATTACHMENT_MAX_BYTES / 1024 / 1024
+    note = _("[%(name)s was not fetched: files may be at most %(limit)s MB]") % {
+        "name": name,
+        "limit": f"{megabytes:.3g}",
+    }
+    parsed.text = f"{parsed.text}\n\n{note}".strip()

@@ -175,9 +175,10 @@ def _parse_sms(inbound: InboundMessage) -> ParsedInbound:
 
 
 def _parse_telegram(inbound: InboundMessage) -> ParsedInbound:
-    from delegate.intake.telegram import parse_update
+    from delegate.intake.telegram import bot_for_agency, parse_update
 
-    return parse_update(bytes(inbound.raw))
+    # The webhook stores the bot's agency slug as the recipient; files come through it.
+    return parse_update(bytes(inbound.raw), bot=bot_for_agency(inbound.recipient))
 
 
 PARSERS: dict[str, Callable[[InboundMessage], ParsedInbound]] = {

@@ -29,7 +29,7 @@ from django.core.exceptions import ValidationError
 from delegate.clients.models import ContactIdentity
 from delegate.clients.services import normalize_phone
 from delegate.intake.mail.parse import SUBJECT_TOKEN
-from delegate.intake.parsed import InboundFile, ParsedInbound
+from delegate.intake.parsed import InboundFile, ParsedInbound, note_file_left_out
 
 MEDIA_LIMIT = 10
 
@@ -81,7 +81,8 @@ def numbers_of(agency_slug: str) -> list[str]:
     ]
 
 
-def _fetch(url: str, *, limit: int) -> bytes:
+def _fetch(url: str, *, limit: int) -> bytes | None:
+    """The media's bytes, or None when it is larger than ``limit`` (read no further)."""
     if urlsplit(url).scheme not in ("http", "https"):
         raise ValueError("media URL is not http(s)")
     request = urllib.request.Request(url)  # noqa: S310 (scheme checked above)
@@ -90,7 +91,7 @@ def _fetch(url: str, *, limit: int) -> bytes:
     with urllib.request.urlopen(request, timeout=20) as response:  # noqa: S310
         data: bytes = response.read(limit + 1)
     if len(data) > limit:
-        raise ValueError(f"media larger than {limit} bytes")
+        return None
     return data
 
 
@@ -117,8 +118,12 @@ def parse_sms(raw: bytes) -> ParsedInbound:
         url = form.get(f"MediaUrl{index}", "")
         kind = form.get(f"MediaContentType{index}", "application/octet-stream")
         extension = re.sub(r"[^a-z0-9]", "", kind.rpartition("/")[2])[:8] or "bin"
+        name = f"mms-{index + 1}.{extension}"
         data = _fetch(url, limit=settings.ATTACHMENT_MAX_BYTES)
-        parsed.files.append(InboundFile(name=f"mms-{index + 1}.{extension}", data=data))
+        if data is None:  # fetching again would not make it smaller: say so, go on
+            note_file_left_out(parsed, name)
+        else:
+            parsed.files.append(InboundFile(name=name, data=data))
     return parsed
 
 

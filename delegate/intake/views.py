@@ -3,6 +3,7 @@ failed; retry failures and clear the quarantine."""
 
 from __future__ import annotations
 
+import logging
 from uuid import UUID
 
 from django.contrib import messages
@@ -25,6 +26,8 @@ from delegate.intake.models import InboundMessage
 from delegate.intake.telegram import bot_for_agency
 
 PAGE_SIZE = 50
+
+logger = logging.getLogger(__name__)
 
 
 def _acting(request: HttpRequest) -> Member:
@@ -132,6 +135,11 @@ def release(request: HttpRequest, inbound_id: UUID) -> HttpResponse:
     except ValidationError as exc:
         form.add_error(None, " ".join(exc.messages))
         return _render_detail(request, inbound, form, status=400)
+    except OSError:  # a file of the message (MMS, Telegram) is fetched again, and failed
+        logger.exception("intake: fetching the files of inbound %s failed", inbound.pk)
+        problem = _("A file of this message could not be fetched. Please try again later.")
+        form.add_error(None, problem)
+        return _render_detail(request, inbound, form, status=503)
     else:
         messages.success(request, _("The message was assigned to %(client)s.") % {"client": client})
     return redirect("intake:detail", inbound_id=inbound.pk)

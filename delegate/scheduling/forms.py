@@ -1,20 +1,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import zoneinfo
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from delegate.agencies.models import known_zones
 from delegate.scheduling.models import Calendar, EventType
-
-
-@functools.cache
-def known_zones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
 
 
 def valid_zone(value: str | None, default: str) -> str:

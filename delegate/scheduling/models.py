@@ -145,6 +145,11 @@ class Event(UUIDModel):
     def __str__(self) -> str:
         return self.summary or self.uid
 
+    @property
+    def zone(self) -> ZoneInfo:
+        """The event's own zone (its TZID), else its calendar's."""
+        return ZoneInfo(self.tzid) if self.tzid else self.calendar.zone
+
     SPEC_FIELDS = (
         "uid", "starts_at", "ends_at", "tzid", "is_all_day", "rrule", "exdates",
         "recurrence_id", "is_busy", "status",

@@ -1,5 +1,6 @@
 """Rate limits of the public booking pages, counted in Django's cache: fixed windows of
-``BOOKING_RATE_WINDOW_SECONDS``, one counter per client address and one per booking page.
+``BOOKING_RATE_WINDOW_SECONDS``, one counter per client address (``client_address``:
+behind ``TRUSTED_PROXIES``, from X-Forwarded-For) and one per booking page.
 Without a shared cache (REDIS_URL) each web process counts for itself, so the effective
 limit is the configured one times the number of processes."""
 
@@ -10,6 +11,8 @@ import time
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
+
+from delegate.core.http import client_address
 
 
 def _count(key: str, window: int) -> int:
@@ -26,7 +29,7 @@ def allow(request: HttpRequest, page_key: str) -> bool:
     """Count one booking request from this address on this page; False when either
     limit is passed within the current window."""
     window = settings.BOOKING_RATE_WINDOW_SECONDS
-    address = request.META.get("REMOTE_ADDR") or "unknown"
+    address = client_address(request) or "unknown"
     by_address = _count(f"ip:{address}", window)
     by_page = _count(f"page:{page_key}", window)
     return by_address <= settings.BOOKING_RATE_PER_IP and by_page <= settings.BOOKING_RATE_PER_PAGE

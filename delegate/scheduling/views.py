@@ -124,7 +124,7 @@ def calendar_detail(request: HttpRequest, calendar_id: Any) -> HttpResponse:
                 return redirect("scheduling:calendar", calendar.pk)
     now = timezone.now()
     end = now + dt.timedelta(days=UPCOMING_DAYS)
-    events = list(calendar.events.filter(range_start__lt=end).exclude(range_end__lt=now))
+    events = list(services.events_touching(calendar, start=now, end=end))
     masters = {e.uid: e for e in events if not e.recurrence_id}
     titles = {(e.uid, bool(e.recurrence_id)): e.summary for e in events}
     upcoming = [
@@ -210,7 +210,7 @@ def event_edit(request: HttpRequest, event_id: Any) -> HttpResponse:
     member = _acting(request)
     event = access_event(member, event_id, write=request.method == "POST")
     calendar = event.calendar
-    zone = ZoneInfo(event.tzid) if event.tzid else calendar.zone
+    zone = event.zone
     start, end = event.starts_at.astimezone(zone), event.ends_at.astimezone(zone)
     if event.is_all_day:
         end -= dt.timedelta(days=1)  # the form shows the last day, not the exclusive end
@@ -270,7 +270,7 @@ def occurrence_move(request: HttpRequest, event_id: Any) -> HttpResponse:
     member = _acting(request)
     event = access_event(member, event_id, write=request.method == "POST")
     calendar = event.calendar
-    zone = ZoneInfo(event.tzid) if event.tzid else calendar.zone
+    zone = event.zone
     raw = request.POST.get("occurrence") or request.GET.get("occurrence", "")
     try:
         occurrence = dt.datetime.fromisoformat(raw)

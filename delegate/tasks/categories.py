@@ -88,9 +88,30 @@ def save_category(
     return category
 
 
-def delete_category(member: Member, category: Category) -> None:
-    """Remove a category from the agency's list; its tasks keep their other data and
-    lose only the category. Owners and dispatchers only."""
+def delete_category(member: Member, category: Category) -> bool:
+    """Remove a category from the agency's list. One that anything refers to — tasks,
+    triage results, routing rules, contract prices (of past contract versions too) — is
+    deactivated instead, so history, routing and invoices keep it; triage no longer
+    chooses it. Returns whether it was deleted. Owners and dispatchers only."""
     member.require_manager()
     member.require_same_agency(category)
-    category.delete()
+    with transaction.atomic():
+        category = Category.objects.select_for_update().get(pk=category.pk)
+        if _in_use(category):
+            if category.is_active:
+                category.is_active = False
+                category.save(update_fields=["is_active"])
+            return False
+        category.delete()
+    return True
+
+
+def _in_use(category: Category) -> bool:
+    """Whether a row refers to the category (every relation that points at it)."""
+    for relation in category._meta.related_objects:
+        if relation.many_to_many:
+            continue  # the category's own skills, not a use of it
+        model = relation.related_model
+        if model._default_manager.filter(**{relation.field.name: category}).exists():
+            return True
+    return False

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 
+from delegate.triage import seed_context, seed_messages
 from delegate.triage.seed_requests import MESSAGES, REQUESTS
 from delegate.triage.text import prepare
 
@@ -342,7 +343,8 @@ def _sms(text: str) -> str:
 def seed_groups(per_phrase: int = 3) -> list[tuple[str, str, str]]:
     """(group, text, category slug) triples: every phrase ``per_phrase`` times in varied
     frames, every whole request of ``seed_requests`` as written and SMS-style, and every
-    whole message of ``seed_requests.MESSAGES`` as triage reads it. The
+    whole message of ``seed_requests``, ``seed_messages`` and ``seed_context`` as triage
+    reads it. The
     variants of one phrase or request share a group, so a dev split by group never
     scores a model on a variant of its own training text."""
     rng = random.Random(4711)
@@ -368,6 +370,11 @@ def seed_groups(per_phrase: int = 3) -> list[tuple[str, str, str]]:
             # Only the client's own words, as triage reads them: no quote, no signature.
             body = prepare(message).body
             examples.append((f"{slug}/request/m{index}", body, slug))
+    for prefix, module in (("n", seed_messages), ("c", seed_context)):
+        for slug, messages in module.MESSAGES.items():
+            for index, message in enumerate(messages):
+                body = prepare(message).body
+                examples.append((f"{slug}/request/{prefix}{index}", body, slug))
     return examples
 
 

@@ -28,6 +28,7 @@ from delegate.triage.classifier import Classifier, cached, seed_classifier, trai
 from delegate.triage.engine import Analysis, Message, analyse_many
 from delegate.triage.models import TriageCorrection, TriageModel, TriageResult
 from delegate.triage.seed import seed_examples
+from delegate.triage.text import prepare
 from delegate.triage.workdays import WorkCalendar
 
 logger = logging.getLogger(__name__)
@@ -408,8 +409,10 @@ def retrain_agency(
     ).order_by("created_at", "id"):
         if correction.corrected:
             # The latest correction of a task wins.
+            # Only the client's own words, as triage classifies them (``text.prepare``):
+            # a quoted mail or a signature would teach the model words it never sees.
             latest[str(correction.task_id)] = (
-                correction.text,
+                prepare(correction.text).body,
                 str(correction.corrected),
                 str(correction.task_id),
             )

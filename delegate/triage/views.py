@@ -96,6 +96,14 @@ def category_delete(request: HttpRequest, category_id: str) -> HttpResponse:
     category = access_category(member, category_id)
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
-    delete_category(member, category)
-    messages.success(request, _("Category removed."))
+    if delete_category(member, category):
+        messages.success(request, _("Category removed."))
+    else:
+        messages.success(
+            request,
+            _(
+                "The category is in use (tasks, routing rules or contract prices) and was "
+                "deactivated instead: triage no longer chooses it."
+            ),
+        )
     return redirect("triage:categories")

@@ -22,7 +22,7 @@ from ninja.responses import Status
 from pydantic import field_validator
 
 from delegate import access
-from delegate.agencies.models import Member
+from delegate.agencies.models import Member, known_zones
 from delegate.api.auth import acting_member, read_auth, write_auth
 from delegate.api.errors import error_responses
 from delegate.api.idempotency import idempotent
@@ -30,7 +30,6 @@ from delegate.api.listing import PageParams, order_by, page
 from delegate.api.routers.tasks import IDEMPOTENCY_KEY
 from delegate.api.schemas import UNSET, Body, set_fields
 from delegate.scheduling import services
-from delegate.scheduling.forms import known_zones
 from delegate.scheduling.models import Calendar, Event, parse_when
 from delegate.scheduling.recurrence import occurrences
 

@@ -8,6 +8,11 @@ after the store has committed. A crash between the two stores the message again 
 next pass, which the content-hash dedupe turns into a no-op: nothing is lost, nothing is
 doubled. Between passes the thread waits in IDLE where the server supports it (new mail
 starts the next pass at once) and sleeps the poll interval where it does not.
+
+Memory stays bounded: sizes are asked first (``RFC822.SIZE``), bodies fetched in groups
+of at most ``INTAKE_MAX_MESSAGE_BYTES`` together, and a message over that limit is not
+fetched at all — it stays in the mailbox, marked ``$DelegateTooBig``, with a warning in
+the log.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import threading
 from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from django.conf import settings
 from django.db import close_old_connections, connections
 from imapclient import IMAPClient
 
@@ -28,6 +34,7 @@ from delegate.intake.models import InboundMessage
 logger = logging.getLogger(__name__)
 
 STORED_FLAG = b"$DelegateStored"
+TOO_BIG_FLAG = b"$DelegateTooBig"
 FETCH_BATCH = 50
 
 
@@ -83,25 +90,57 @@ def store_new(client: IMAPClient, config: MailboxConfig) -> int:
     new to Delegate."""
     close_old_connections()
     agency = Agency.objects.get(slug=config.agency_slug)
-    uids = client.search(["NOT", "KEYWORD", STORED_FLAG.decode()])
+    criteria = ["NOT", "KEYWORD", STORED_FLAG.decode(), "NOT", "KEYWORD", TOO_BIG_FLAG.decode()]
+    uids = client.search(criteria)
+    limit = settings.INTAKE_MAX_MESSAGE_BYTES
     stored = 0
     for start in range(0, len(uids), FETCH_BATCH):
-        batch = uids[start : start + FETCH_BATCH]
-        for uid, data in client.fetch(batch, ["BODY.PEEK[]"]).items():
-            raw = data.get(b"BODY[]")
-            if not isinstance(raw, bytes):
-                continue
-            _inbound, created = services.receive(
-                agency,
-                channel=InboundMessage.Channel.EMAIL,
-                raw=raw,
-                recipient=config.username if "@" in config.username else "",
-            )
-            stored += created
-            # Marked only now, after the commit: a crash before this line means the
-            # message is fetched again and deduplicated, never lost.
-            client.add_flags([uid], [STORED_FLAG])
+        answer = client.fetch(uids[start : start + FETCH_BATCH], ["RFC822.SIZE"])
+        sizes = {uid: int(data.get(b"RFC822.SIZE") or 0) for uid, data in answer.items()}
+        too_big = [uid for uid, size in sizes.items() if size > limit]
+        if too_big:
+            logger.warning(
+                "imap %s: %d message(s) over %d bytes left in the mailbox, marked %s",
+                config.name, len(too_big), limit, TOO_BIG_FLAG.decode(),
+            )  # fmt: skip
+            client.add_flags(too_big, [TOO_BIG_FLAG])
+        fitting = {uid: size for uid, size in sizes.items() if size <= limit}
+        for group in fetch_groups(fitting, budget=limit):
+            stored += _store_group(client, config, agency, group)
     close_old_connections()
+    return stored
+
+
+def fetch_groups(sizes: dict[int, int], *, budget: int) -> list[list[int]]:
+    """The uids in order, in groups whose sizes add up to at most ``budget`` (a message
+    alone may reach it), so one FETCH never holds more than that in memory."""
+    groups: list[list[int]] = []
+    total = 0
+    for uid in sorted(sizes):
+        if not groups or total + sizes[uid] > budget:
+            groups.append([])
+            total = 0
+        groups[-1].append(uid)
+        total += sizes[uid]
+    return groups
+
+
+def _store_group(client: IMAPClient, config: MailboxConfig, agency: Agency, uids: list[int]) -> int:
+    stored = 0
+    for uid, data in client.fetch(uids, ["BODY.PEEK[]"]).items():
+        raw = data.get(b"BODY[]")
+        if not isinstance(raw, bytes):
+            continue
+        _inbound, created = services.receive(
+            agency,
+            channel=InboundMessage.Channel.EMAIL,
+            raw=raw,
+            recipient=config.username if "@" in config.username else "",
+        )
+        stored += created
+        # Marked only now, after the commit: a crash before this line means the
+        # message is fetched again and deduplicated, never lost.
+        client.add_flags([uid], [STORED_FLAG])
     return stored
 
 

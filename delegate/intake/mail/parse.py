@@ -2,26 +2,26 @@
 
 Hostile and broken mail is the normal case here: every header is read defensively (a
 header the parser chokes on counts as missing), charsets that are wrong or unknown fall
-back instead of failing, and the MIME tree is walked iteratively with caps on depth and
-parts so neither deep nesting nor thousands of parts can exhaust the worker.
+back instead of failing, and the MIME tree is read by a parser bounded in depth
+(``bounded``) and walked iteratively with caps on depth and parts, so neither deep
+nesting nor thousands of parts can exhaust the worker.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from email import policy
-from email.message import EmailMessage, Message
-from email.parser import BytesParser
-from email.policy import EmailPolicy
+from email.message import Message
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils.translation import gettext as _
 
 from delegate.clients.models import ContactIdentity
 from delegate.core.models import CODE_ALPHABET
+from delegate.intake.mail.bounded import BOUNDED, MAX_PARSE_DEPTH, BoundedPolicy, read_message
 from delegate.intake.mail.text import clean_html, html_to_text, strip_quoted
 from delegate.intake.parsed import InboundFile, ParsedInbound
 
@@ -36,21 +36,21 @@ MESSAGE_ID = re.compile(r"<[^<>\s]{1,250}>")
 AUTOMATIC_SENDERS = re.compile(r"^(mailer-daemon|postmaster|no-?reply|bounces?)([+@.-]|$)", re.I)
 
 
-class _CachingPolicy(EmailPolicy):
-    """``policy.default`` that parses each distinct header line once: the standard
-    library parses a header again on every access (a part's Content-Type four or five
-    times per mail), and the same lines recur from mail to mail. Header objects are
-    immutable, so sharing them is safe; long (hostile) values are not kept."""
+class _CachingPolicy(BoundedPolicy):
+    """``BOUNDED`` that parses each distinct header line once: the standard library
+    parses a header again on every access (a part's Content-Type four or five times per
+    mail), and the same lines recur from mail to mail. Header objects are immutable, so
+    sharing them is safe; long (hostile) values are not kept."""
 
-    def header_fetch_parse(self, name: str, value: str) -> Any:
-        if hasattr(value, "name") or len(value) > 1000:
+    def header_fetch_parse(self, name: str, value: Any) -> Any:
+        if not isinstance(value, str) or hasattr(value, "name") or len(value) > 1000:
             return super().header_fetch_parse(name, value)
         return _parsed_header(name, value)
 
 
 @functools.lru_cache(maxsize=4096)
 def _parsed_header(name: str, value: str) -> Any:
-    return policy.default.header_fetch_parse(name, value)
+    return BOUNDED.header_fetch_parse(name, value)
 
 
 POLICY = _CachingPolicy()
@@ -87,6 +87,8 @@ def sender_of(msg: Message) -> tuple[str, str, str]:
         return "", "", "unreadable From header"
     if defects:
         return "", "", f"malformed From header: {defects[0]}"
+    if not addresses:
+        return "", "", "From header holds no address"
     if len(addresses) != 1:
         return "", "", "From header names several addresses"
     address = addresses[0]
@@ -214,8 +216,7 @@ def _bodies_and_files(msg: Message, parsed: ParsedInbound) -> None:
 def parse_email(
     raw: bytes, *, recipient_code: str = "", envelope_sender: str | None = None
 ) -> ParsedInbound:
-    msg = BytesParser(policy=POLICY).parsebytes(raw)
-    assert isinstance(msg, EmailMessage)
+    msg, too_deep = read_message(raw, policy=POLICY)
     address, display, problem = sender_of(msg)
     parsed = ParsedInbound(
         sender_kind=ContactIdentity.Kind.EMAIL,
@@ -235,5 +236,26 @@ def parse_email(
     if recipient_code:
         parsed.thread_codes.append(recipient_code)
     parsed.thread_codes += SUBJECT_TOKEN.findall(parsed.subject)
-    _bodies_and_files(msg, parsed)
+    if too_deep:
+        _too_deep(raw, parsed)
+    else:
+        _bodies_and_files(msg, parsed)
     return parsed
+
+
+def _too_deep(raw: bytes, parsed: ParsedInbound) -> None:
+    """A mail nested too deeply to read: no mail client writes one, but the sender and
+    subject are known, so it is handled like any other, with a notice instead of its
+    text and the original attached for a person to look at."""
+    if len(raw) <= settings.ATTACHMENT_MAX_BYTES:
+        parsed.files.append(InboundFile(name="original.eml", data=raw))
+        notice = _(
+            "[This mail is nested more than %(levels)s levels deep and was not read. "
+            "The original is attached as original.eml.]"
+        )
+    else:
+        notice = _(
+            "[This mail is nested more than %(levels)s levels deep and was not read. "
+            "The original is kept with the inbound message.]"
+        )
+    parsed.text = notice % {"levels": MAX_PARSE_DEPTH}

@@ -10,7 +10,9 @@ saying what the limit is, which the sender's server passes on in its bounce.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+from ssl import SSLContext
 from typing import Any, AnyStr
 from weakref import WeakKeyDictionary
 
@@ -20,6 +22,7 @@ from django.db import close_old_connections
 
 from delegate.intake import services
 from delegate.intake.mail.addresses import Route, route_for
+from delegate.intake.mail.smtp_security import server_options
 from delegate.intake.models import InboundMessage
 
 logger = logging.getLogger(__name__)
@@ -162,6 +165,18 @@ class IntakeHandler:
         # The routes found at RCPT, per envelope, so DATA does not look them up again.
         self.routes: WeakKeyDictionary[Envelope, dict[str, Route]] = WeakKeyDictionary()
 
+    async def handle_EHLO(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        hostname: str,
+        responses: list[str],
+    ) -> list[str]:
+        session.host_name = hostname
+        # aiosmtpd lists AUTH after STARTTLS even with no mechanism to offer (no users).
+        return [line for line in responses if line.strip() != "250-AUTH"]
+
     async def handle_RCPT(
         self,
         server: SMTP,
@@ -188,17 +203,24 @@ class IntakeHandler:
         return "250 OK: stored"
 
 
-def smtp_factory() -> IntakeSMTP:
+def smtp_factory(**security: Any) -> IntakeSMTP:
+    """One connection's protocol; ``security`` is STARTTLS and AUTH (``server_options``)."""
     return IntakeSMTP(
         IntakeHandler(),
         data_size_limit=settings.INTAKE_MAX_MESSAGE_BYTES,
         enable_SMTPUTF8=True,
         hostname=settings.INTAKE_EMAIL_DOMAINS[0],
         timeout=60,
+        **security,
     )
 
 
-async def start_server(host: str, port: int) -> asyncio.Server:
-    """Listen on (host, port); port 0 picks a free one (see ``server.sockets``)."""
+async def start_server(
+    host: str, port: int, *, ssl: SSLContext | None = None
+) -> asyncio.Server:
+    """Listen on (host, port); port 0 picks a free one (see ``server.sockets``). STARTTLS
+    and AUTH are read from settings here, once, and fail loudly when misconfigured;
+    ``ssl`` makes it TLS from the first byte instead (SMTPS)."""
     loop = asyncio.get_running_loop()
-    return await loop.create_server(smtp_factory, host=host, port=port)
+    factory = functools.partial(smtp_factory, **server_options())
+    return await loop.create_server(factory, host=host, port=port, ssl=ssl)

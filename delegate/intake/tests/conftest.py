@@ -5,13 +5,16 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from ssl import SSLContext
 
 import pytest
 
 from delegate.intake import services
 from delegate.intake.mail.addresses import route_for
 from delegate.intake.models import InboundMessage
+from delegate.intake.tests import providers
 from delegate.intake.tests.imapserver import ImapServer, dovecot
 from delegate.testing import Cast
 
@@ -43,6 +46,14 @@ def deliver(cast: Cast) -> Deliver:
 @pytest.fixture
 def smtp_server() -> Iterator[tuple[str, int]]:
     """The real intake SMTP server on a free port, in a thread with its own loop."""
+    with serve_smtp() as address:
+        yield address
+
+
+@contextmanager
+def serve_smtp(ssl: SSLContext | None = None) -> Iterator[tuple[str, int]]:
+    """Run the intake SMTP server as configured in settings now; with ``ssl``, TLS from
+    the first byte (as on port 465) instead of STARTTLS."""
     from delegate.intake.mail.smtp import start_server
 
     loop = asyncio.new_event_loop()
@@ -53,8 +64,10 @@ def smtp_server() -> Iterator[tuple[str, int]]:
         asyncio.set_event_loop(loop)
 
         async def main() -> None:
-            holder["server"] = await start_server("127.0.0.1", 0)
-            started.set()
+            try:
+                holder["server"] = await start_server("127.0.0.1", 0, ssl=ssl)
+            finally:
+                started.set()
 
         loop.run_until_complete(main())
         loop.run_forever()
@@ -66,16 +79,19 @@ def smtp_server() -> Iterator[tuple[str, int]]:
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     assert started.wait(10)
+    assert "server" in holder, "the SMTP server did not start"
     port = holder["server"].sockets[0].getsockname()[1]
-    yield "127.0.0.1", port
+    try:
+        yield "127.0.0.1", port
+    finally:
 
-    async def shutdown() -> None:
-        holder["server"].close()
-        await holder["server"].wait_closed()
+        async def shutdown() -> None:
+            holder["server"].close()
+            await holder["server"].wait_closed()
 
-    asyncio.run_coroutine_threadsafe(shutdown(), loop).result(10)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(10)
+        asyncio.run_coroutine_threadsafe(shutdown(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
 
 
 @pytest.fixture
@@ -89,3 +105,13 @@ def imap_server() -> Iterator[ImapServer]:
             yield server
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def telegram(settings: pytest.FixtureRequest) -> Iterator[providers.FakeProvider]:
+    """A local Bot API server, with agency A's bot configured to use it."""
+    with providers.telegram() as fake:
+        settings.TELEGRAM_API_BASE = fake.url  # type: ignore[attr-defined]
+        bot = f"alpha:{providers.TELEGRAM_SECRET}:{providers.TELEGRAM_TOKEN}"
+        settings.INTAKE_TELEGRAM_BOTS = [bot]  # type: ignore[attr-defined]
+        yield fake

@@ -1,5 +1,6 @@
 """Local HTTP servers implementing the documented request and response shapes of
-Twilio's REST API (Messages.json, media) and Telegram's Bot API (sendMessage)."""
+Twilio's REST API (Messages.json, media) and Telegram's Bot API (sendMessage, getFile
+and the file download at /file/bot<token>/<file_path>)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 
 @dataclass
@@ -35,6 +36,10 @@ class FakeProvider:
     url: str
     requests: list[Recorded] = field(default_factory=list)
     media: dict[str, bytes] = field(default_factory=dict)
+    # Telegram: file_id -> file_path (getFile); the bytes are media[file_path], so a
+    # file known to getFile but missing from media fails to download (404).
+    files: dict[str, str] = field(default_factory=dict)
+    unsized: set[str] = field(default_factory=set)  # file_ids answered without file_size
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -126,16 +131,62 @@ class _Twilio(_Server):
 
 class _Telegram(_Server):
     token = "123456:TEST-token"
+    # Bots may download files up to 20 MB (Bot API, getFile).
+    download_limit = 20 * 1024 * 1024
+
+    def _fail(self, handler: _Handler, status: int, description: str) -> None:
+        handler._reply(status, {"ok": False, "error_code": status, "description": description})
+
+    def handle_get(self, handler: _Handler, request: Recorded) -> None:
+        path = urlsplit(request.path).path
+        if path.startswith(f"/file/bot{self.token}/"):
+            data = self.fake.media.get(unquote(path.removeprefix(f"/file/bot{self.token}/")))
+            if data is None:
+                self._fail(handler, 404, "Not Found")
+            else:
+                handler._reply(200, data, "application/octet-stream")
+            return
+        self.handle_post(handler, request)  # the Bot API takes GET with a query string too
 
     def handle_post(self, handler: _Handler, request: Recorded) -> None:
-        if request.path != f"/bot{self.token}/sendMessage":
-            handler._reply(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
+        parts = urlsplit(request.path)
+        method = parts.path.removeprefix(f"/bot{self.token}/")
+        if method == parts.path:
+            self._fail(handler, 401, "Unauthorized")
             return
-        payload = request.json
+        kind = request.headers.get("Content-Type", "")
+        if kind.startswith("application/json"):
+            payload = request.json
+        else:
+            payload = dict(parse_qsl(parts.query)) | request.form
+        if method == "getFile":
+            self._get_file(handler, str(payload.get("file_id") or ""))
+        elif method == "sendMessage":
+            self._send_message(handler, payload)
+        else:
+            self._fail(handler, 404, "Not Found: method not found")
+
+    def _get_file(self, handler: _Handler, file_id: str) -> None:
+        file_path = self.fake.files.get(file_id)
+        if file_path is None:
+            self._fail(handler, 400, "Bad Request: invalid file_id")
+            return
+        size = len(self.fake.media.get(file_path, b""))
+        if size > self.download_limit:
+            self._fail(handler, 400, "Bad Request: file is too big")
+            return
+        result: dict[str, Any] = {
+            "file_id": file_id,
+            "file_unique_id": f"u{file_id}",
+            "file_path": file_path,
+        }
+        if size and file_id not in self.fake.unsized:
+            result["file_size"] = size
+        handler._reply(200, {"ok": True, "result": result})
+
+    def _send_message(self, handler: _Handler, payload: dict[str, Any]) -> None:
         if not payload.get("chat_id") or not payload.get("text"):
-            handler._reply(
-                400, {"ok": False, "error_code": 400, "description": "Bad Request: text is empty"}
-            )
+            self._fail(handler, 400, "Bad Request: text is empty")
             return
         message = {
             "message_id": len(self.fake.requests),
@@ -172,3 +223,4 @@ def telegram() -> Any:
 TWILIO_SID = _Twilio.account_sid
 TWILIO_TOKEN = _Twilio.auth_token
 TELEGRAM_TOKEN = _Telegram.token
+TELEGRAM_SECRET = "webhook-secret-A"  # the webhook's X-Telegram-Bot-Api-Secret-Token

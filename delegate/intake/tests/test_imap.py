@@ -10,8 +10,10 @@ from imapclient import IMAPClient
 
 from delegate.intake.mail.imap import (
     STORED_FLAG,
+    TOO_BIG_FLAG,
     MailboxConfig,
     connect,
+    fetch_groups,
     parse_mailbox_url,
     serve_mailboxes,
     store_new,
@@ -70,6 +72,33 @@ def test_a_pass_stores_new_mail_once_and_marks_it(imap_server: ImapServer) -> No
         for raw in InboundMessage.objects.values_list("raw", flat=True)
     )
     assert subjects == [b"Eins", b"Zwei"]
+
+
+def test_mail_over_the_size_limit_is_left_in_the_mailbox_unfetched(
+    imap_server: ImapServer, settings: pytest.FixtureRequest
+) -> None:
+    make_cast()
+    settings.INTAKE_MAX_MESSAGE_BYTES = 50 * 1024  # type: ignore[attr-defined]
+    scan = ("scan.pdf", b"%PDF" + b"x" * 80 * 1024, "application/pdf")
+    _append(imap_server, "box1", mail(subject="Klein"), mail(subject="Gross", attachments=[scan]))
+    config = _config(imap_server, "box1")
+    client = connect(config)
+    try:
+        assert store_new(client, config) == 1
+        flags = client.get_flags(client.search("ALL"))
+        assert sorted(TOO_BIG_FLAG in f for f in flags.values()) == [False, True]
+        assert not any(b"\\Seen" in f for f in flags.values())  # still unread for people
+        assert store_new(client, config) == 0  # and not looked at again
+    finally:
+        client.logout()
+    [raw] = InboundMessage.objects.values_list("raw", flat=True)
+    assert b"Subject: Klein" in bytes(raw)
+
+
+def test_bodies_are_fetched_in_groups_bounded_by_the_limit() -> None:
+    sizes = {5: 40, 1: 30, 2: 30, 3: 100, 4: 10}
+    assert fetch_groups(sizes, budget=60) == [[1, 2], [3], [4, 5]]
+    assert fetch_groups({}, budget=60) == []
 
 
 def test_several_mailboxes_are_served_concurrently_with_idle(imap_server: ImapServer) -> None:

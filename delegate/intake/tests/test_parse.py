@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from delegate.intake.mail.bounded import MAX_HEADER_CHARS, read_message
 from delegate.intake.mail.parse import parse_email
 from delegate.intake.mail.text import HTML_MAX_CHARS, strip_quoted
 from delegate.intake.tests.mails import mail
@@ -103,15 +104,24 @@ def test_broken_boundaries_and_deep_nesting_do_not_fail() -> None:
         b"Hallo\r\n--BBB--\r\n"
     )
     assert "Hallo" in parse_email(broken).text
-    depth = 500
-    nested = b"From: carol@acme.test\r\nSubject: tief\r\nMIME-Version: 1.0\r\n"
-    for level in range(depth):
-        nested += b'Content-Type: multipart/mixed; boundary="b%d"\r\n\r\n--b%d\r\n' % (level, level)
-    nested += b"Content-Type: text/plain\r\n\r\ninnen\r\n"
-    for level in reversed(range(depth)):
-        nested += b"--b%d--\r\n" % level
-    parsed = parse_email(nested)
-    assert parsed.files_dropped >= 1  # below the depth cap nothing is read
+    parsed = parse_email(_nested(30))
+    assert parsed.files_dropped >= 1  # below the walk's depth cap nothing is read
+    deep = _nested(500)
+    parsed = parse_email(deep)  # beyond the parser's bound: headers only, the original kept
+    assert (parsed.sender_value, parsed.subject) == ("carol@acme.test", "tief")
+    assert "nested more than 50 levels deep" in parsed.text
+    assert [(f.name, f.data) for f in parsed.files] == [("original.eml", deep)]
+
+
+def _nested(depth: int) -> bytes:
+    head = b"From: carol@acme.test\r\nSubject: tief\r\nMIME-Version: 1.0\r\n"
+    opening = [
+        b'Content-Type: multipart/mixed; boundary="b%d"\r\n\r\n--b%d\r\n' % (level, level)
+        for level in range(depth)
+    ]
+    closing = [b"--b%d--\r\n" % level for level in reversed(range(depth))]
+    leaf = b"Content-Type: text/plain\r\n\r\ninnen\r\n"
+    return head + b"".join(opening) + leaf + b"".join(closing)
 
 
 def test_many_attachments_are_capped(settings: pytest.FixtureRequest) -> None:
@@ -158,3 +168,20 @@ def test_headers_seen_before_parse_the_same_and_keep_their_defects() -> None:
     assert results[2].sender_problem == results[0].sender_problem
     assert [p.subject for p in results] == ["Eins", "Zwei", "Drei", "Zwei"]
     assert [[f.name for f in p.files] for p in results] == [[], ["a.pdf"], [], ["b.txt"]]
+
+
+def test_header_values_are_cut_before_parsing_and_references_keep_their_end() -> None:
+    many = " ".join(f"<id{n}.{'x' * 40}@mail.example>" for n in range(2000))
+    raw = mail(
+        sender="Carol <carol@acme.test>" + " " * 20_000,
+        subject="Hallo " * 5000,
+        headers={"References": many + " <delegate.XYZW6789.42.abc@localhost>"},
+    )
+    msg, _too_deep = read_message(raw)
+    for name in ("From", "Subject", "References"):
+        assert len(str(msg[name])) <= MAX_HEADER_CHARS
+    parsed = parse_email(raw)
+    assert parsed.sender_value == "carol@acme.test"
+    assert parsed.subject.startswith("Hallo Hallo")
+    # The newest Message-ID of the thread, at the very end, still threads the reply.
+    assert parsed.thread_codes == ["XYZW6789"]

@@ -97,6 +97,25 @@ def test_mms_media_are_fetched_and_attached(cast: Cast, twilio: FakeProvider) ->
     assert attachment.file.read() == b"\xff\xd8\xff\xe0 fake jpeg"
 
 
+def test_mms_media_over_the_limit_are_left_out_with_a_notice(
+    cast: Cast, twilio: FakeProvider, settings: pytest.FixtureRequest
+) -> None:
+    settings.ATTACHMENT_MAX_BYTES = 1000  # type: ignore[attr-defined]
+    twilio.media |= {"ME1": b"small", "ME2": b"v" * 5000}
+    base = f"{twilio.url}/2010-04-01/Accounts/{providers.TWILIO_SID}/Messages/MM2/Media"
+    media = {
+        "NumMedia": "2",
+        "MediaUrl0": f"{base}/ME1", "MediaContentType0": "image/png",
+        "MediaUrl1": f"{base}/ME2", "MediaContentType1": "video/mp4",
+    }  # fmt: skip
+    _post(_sms(body="Video vom Schaden", sid="MM2", **media))
+    inbound = InboundMessage.objects.get()
+    assert services.process_inbound(inbound.pk) == InboundMessage.State.ATTACHED
+    task = Task.objects.get(inbound=inbound)
+    assert [a.filename for a in Attachment.objects.filter(task=task)] == ["mms-1.png"]
+    assert "mms-2.mp4 was not fetched: files may be at most" in task.description
+
+
 @pytest.mark.parametrize(
     "tamper",
     ["no signature", "other token", "other url", "changed body"],

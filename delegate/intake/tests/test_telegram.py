@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -23,16 +22,8 @@ from delegate.tasks.models import Task, TaskEvent
 from delegate.tasks.notifications import send_event_notifications
 from delegate.testing import Cast, db_state, make_cast
 
-SECRET = "webhook-secret-A"
+SECRET = providers.TELEGRAM_SECRET
 CHAT = 700100200
-
-
-@pytest.fixture
-def telegram(settings: pytest.FixtureRequest) -> Iterator[FakeProvider]:
-    with providers.telegram() as fake:
-        settings.TELEGRAM_API_BASE = fake.url  # type: ignore[attr-defined]
-        settings.INTAKE_TELEGRAM_BOTS = [f"alpha:{SECRET}:{providers.TELEGRAM_TOKEN}"]  # type: ignore[attr-defined]
-        yield fake
 
 
 def _update(update_id: int, text: str, chat: int = CHAT) -> dict[str, Any]:

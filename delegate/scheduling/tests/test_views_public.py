@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -163,3 +164,22 @@ def test_booking_posts_are_rate_limited_per_address_and_per_page(
     assert other.post(url, bad | {"lang": "en"}).status_code == 400
     third = HttpClient(REMOTE_ADDR="198.51.100.8").post(url, bad | {"lang": "en"})
     assert third.status_code == 429 and "Too many booking requests" in third.content.decode()
+
+
+def test_behind_a_trusted_proxy_each_visitor_has_their_own_limit(
+    page: EventType, settings: Any
+) -> None:
+    settings.BOOKING_RATE_PER_IP = 2
+    slot = services.available_slots(page)[0]
+    url = reverse("booking:form", args=[page.slug])
+    bad = {"start": slot.isoformat(), "name": "", "email": "x", "lang": "en"}
+    # Without TRUSTED_PROXIES the header is the visitor's own claim: ignored, so a new
+    # X-Forwarded-For per request does not escape the limit.
+    for n in range(2):
+        assert HttpClient(HTTP_X_FORWARDED_FOR=f"203.0.113.{n}").post(url, bad).status_code == 400
+    assert HttpClient(HTTP_X_FORWARDED_FOR="203.0.113.9").post(url, bad).status_code == 429
+    # Behind the proxy 10.0.0.5 every visitor arrives from it, and counts separately.
+    settings.TRUSTED_PROXIES = [ipaddress.ip_network("10.0.0.0/24")]
+    for visitor in ("198.51.100.20", "198.51.100.21"):
+        http = HttpClient(REMOTE_ADDR="10.0.0.5", HTTP_X_FORWARDED_FOR=f"1.2.3.4, {visitor}")
+        assert [http.post(url, bad).status_code for _ in range(3)] == [400, 400, 429]

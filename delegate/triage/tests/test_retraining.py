@@ -135,3 +135,27 @@ def test_the_holdout_split_is_stable_and_keeps_repeated_requests_together() -> N
     # Order of arrival and task ids do not change the split.
     again = services._split(list(reversed(examples)))
     assert sorted(again[1]) == sorted(holdout)
+
+
+def test_it_learns_from_the_clients_own_words_only(
+    triage_cast: Cast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Triage classifies a message without quoted history and signature; retraining
+    # must learn from the same text, not from the words of a quoted mail.
+    trained: list[tuple[str, str]] = []
+    real_train = services.train
+
+    def spy(examples: list[tuple[str, str]]) -> object:
+        trained.extend(examples)
+        return real_train(examples)
+
+    monkeypatch.setattr(services, "train", spy)
+    wine = Category.objects.create(
+        agency=triage_cast.agency_a, slug="wine", name_en="Wine", name_de="Wein"
+    )
+    quoted = "\n\nViele Grüße\nCarol\nReisebüro Sonnenschein\n\n> Ihr Flug nach Rom ist gebucht"
+    corrected_tasks(triage_cast, [text + quoted for text in WINE], wine)
+    services.retrain_agency(triage_cast.agency_a, base=small_seed())
+    corrections = [text for text, slug in trained if slug == "wine"]
+    assert corrections and not any("Reisebüro" in t or "Rom" in t for t in corrections)
+    assert any(t.startswith("Bitte 12 Flaschen Riesling") for t in corrections)

@@ -62,9 +62,40 @@ def test_a_manager_renames_and_removes_a_category(triage_cast: Cast) -> None:
     assert (category.slug, category.name_en) == ("research", "Research & analysis")
     assert list(category.skills.all()) == []
     assert http.get(delete_url(category)).status_code == 405
+    # in use by a task: kept for it, deactivated
     assert http.post(delete_url(category)).status_code == 302
-    assert not Category.objects.filter(pk=category.pk).exists()
-    assert Task.objects.get(pk=task.pk).category is None
+    category.refresh_from_db()
+    assert not category.is_active
+    assert Task.objects.get(pk=task.pk).category == category
+    # an unused one goes
+    unused = Category.objects.get(agency=cast.agency_a, slug="errands")
+    response = http.post(delete_url(unused), follow=True)
+    assert not Category.objects.filter(pk=unused.pk).exists()
+    assert (
+        "Category removed" in response.content.decode() or "entfernt" in response.content.decode()
+    )
+
+
+def test_a_category_with_a_contract_price_or_routing_rule_is_kept(triage_cast: Cast) -> None:
+    """Removing a category used to delete every contract's price for it (past contract
+    versions included) and its routing rules with it."""
+    from delegate.billing.models import TaskPrice
+    from delegate.billing.tests.helpers import contract
+    from delegate.routing.models import CategoryRoute
+
+    cast = triage_cast
+    priced = Category.objects.get(agency=cast.agency_a, slug="bookkeeping")
+    routed = Category.objects.get(agency=cast.agency_a, slug="social-media")
+    terms = contract(cast)
+    TaskPrice.objects.create(agency=cast.agency_a, contract=terms, category=priced, price=50)
+    CategoryRoute.objects.create(agency=cast.agency_a, category=routed, member=cast.bob)
+    http = cast.login(cast.alice)
+    for category in (priced, routed):
+        assert http.post(delete_url(category)).status_code == 302
+        category.refresh_from_db()
+        assert not category.is_active
+    assert TaskPrice.objects.filter(category=priced).count() == 1
+    assert CategoryRoute.objects.filter(category=routed).count() == 1
 
 
 def test_another_agencys_manager_gets_404_and_changes_nothing(triage_cast: Cast) -> None:

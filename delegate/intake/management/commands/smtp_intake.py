@@ -35,7 +35,13 @@ class Command(BaseCommand):
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         address = server.sockets[0].getsockname()
-        self.stdout.write(f"smtp intake listening on {address[0]}:{address[1]}")
+        security = []
+        if settings.INTAKE_SMTP_TLS_CERT:
+            security.append("STARTTLS required" if settings.INTAKE_SMTP_REQUIRE_TLS else "STARTTLS")
+        if settings.INTAKE_SMTP_AUTH_USERS:
+            security.append("AUTH required")
+        suffix = f" ({', '.join(security)})" if security else ""
+        self.stdout.write(f"smtp intake listening on {address[0]}:{address[1]}{suffix}")
         self.stdout.flush()
         await stop.wait()
         # Stop listening, give a mail in the middle of DATA a moment to be stored and

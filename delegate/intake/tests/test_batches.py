@@ -170,3 +170,16 @@ def test_a_big_raw_message_is_stored_byte_for_byte_and_lz4_on_postgresql(cast: C
                 [inbound.pk],
             )
             assert cursor.fetchone() == ("lz4",)
+
+
+def test_a_long_drain_hands_over_to_a_fresh_job(cast: Cast, settings: Any) -> None:
+    settings.INTAKE_BATCH_SIZE = 1
+    for n in range(3):
+        _store(cast, f"Anfrage {n}")
+    DBTaskResult.objects.all().delete()
+    # Out of time after the first batch: the rest is left to a new job in the queue.
+    assert services.process_pending(max_seconds=0) == 1
+    (job,) = _drains()
+    assert job.status == "READY"
+    assert InboundMessage.objects.filter(state=State.RECEIVED).count() == 2
+    assert services.process_pending() == 2

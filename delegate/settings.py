@@ -253,6 +253,8 @@ INTAKE_MAX_ATTACHMENTS = env_int("INTAKE_MAX_ATTACHMENTS", 100, minimum=0)
 # Inbound messages still unprocessed after this many seconds are enqueued again (a worker
 # that died mid-way); the scheduler checks every minute.
 INTAKE_STALE_SECONDS = env_int("INTAKE_STALE_SECONDS", 300, minimum=10)
+# Stored messages a worker takes into one batch (one transaction, one query per step).
+INTAKE_BATCH_SIZE = env_int("INTAKE_BATCH_SIZE", 50, minimum=1)
 
 # --- background work ------------------------------------------------------------------
 TASKS = {

@@ -51,7 +51,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--pg-url",
         default=os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432"),
-        help="server URL without database name; delegate_bench_intake is dropped and created",
+        help="server URL without database name; --pg-db is dropped and created",
+    )
+    parser.add_argument(
+        "--pg-db",
+        default=os.environ.get("BENCH_PG_DB", "delegate_bench_intake"),
+        help="scratch database name (dropped and created)",
     )
     parser.add_argument("--mails", type=int, default=10_000)
     parser.add_argument("--senders", type=int, default=4, help="concurrent SMTP connections")
@@ -82,9 +87,9 @@ def prepare_environment(args: argparse.Namespace, scratch: Path) -> None:
 
         base = args.pg_url.rstrip("/")
         with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-            conn.execute("DROP DATABASE IF EXISTS delegate_bench_intake WITH (FORCE)")
-            conn.execute("CREATE DATABASE delegate_bench_intake")
-        env["DATABASE_URL"] = f"{base}/delegate_bench_intake"
+            conn.execute(f'DROP DATABASE IF EXISTS "{args.pg_db}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{args.pg_db}"')
+        env["DATABASE_URL"] = f"{base}/{args.pg_db}"
     else:
         env["DATABASE_URL"] = f"sqlite:///{scratch / 'bench.sqlite3'}"
     os.environ.update(env)
@@ -122,6 +127,24 @@ def cpu_seconds(pid: int) -> float:
     except (OSError, ValueError, IndexError):
         pass
     return total
+
+
+def postgres_cpu_seconds() -> float | None:
+    """CPU time of the local PostgreSQL server: its postmaster, every process under it,
+    and the backends that have exited (the postmaster's reaped children), or None when
+    the server is not on this machine. Counts other databases' work on that server too."""
+    from django.db import connection
+
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            backend = cursor.fetchone()[0]
+        ppid = int(Path(f"/proc/{backend}/stat").read_text().rpartition(")")[2].split()[1])
+        fields = Path(f"/proc/{ppid}/stat").read_text().rpartition(")")[2].split()
+        reaped = (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, TypeError):
+        return None
+    return cpu_seconds(ppid) + reaped
 
 
 def free_port() -> int:
@@ -266,6 +289,7 @@ def main() -> None:
         print(f"sending {args.mails} mails ({megabytes:.0f} MB) over SMTP …", flush=True)
         load_before = os.getloadavg()
         cpu_before = {p.pid: cpu_seconds(p.pid) for p in processes}
+        pg_before = postgres_cpu_seconds() if args.db == "postgresql" else None
         own_cpu_before = time.process_time()
         started = time.time()
         sent_at: dict[int, float] = {}
@@ -276,6 +300,7 @@ def main() -> None:
             time.sleep(0.5)
         elapsed = time.time() - started
         cpu = {p.pid: cpu_seconds(p.pid) - cpu_before[p.pid] for p in processes}
+        pg_after = postgres_cpu_seconds() if pg_before is not None else None
         own_cpu = time.process_time() - own_cpu_before
         load_after = os.getloadavg()
         rows = list(InboundMessage.objects.values_list("received_at", "processed_at", "state"))
@@ -302,6 +327,12 @@ def main() -> None:
                 sum(cpu[w.pid] for w in workers) * 1000 / max(1, len(rows)), 1
             ),
             "cpu_ms_per_mail_sender": round(own_cpu * 1000 / max(1, len(rows)), 1),
+            # The whole local server, so other databases' work during the run counts too.
+            "cpu_ms_per_mail_postgres": (
+                round((pg_after - pg_before) * 1000 / max(1, len(rows)), 1)
+                if pg_before is not None and pg_after is not None
+                else None
+            ),
             "load_before": round(load_before[0], 2),
             "load_after": round(load_after[0], 2),
             "workers": args.workers,

@@ -15,9 +15,18 @@ INTAKE_PRIORITY = 50
 
 
 @task(priority=INTAKE_PRIORITY)
+def drain_inbound() -> int:
+    """Turn the stored inbound messages into tasks, replies, quarantine entries or
+    ignored automatic mail, in batches, until none is left (see ``process_pending``).
+    Queued with the messages (one waiting job serves a whole burst); safe to run on
+    several workers at once."""
+    return services.process_pending()
+
+
+@task(priority=INTAKE_PRIORITY)
 def process_inbound(inbound_id: str) -> str | None:
-    """Turn one stored inbound message into a task, a reply, a quarantine entry or an
-    ignored automatic mail. Safe to run twice."""
+    """Process one stored message (retries, and the sweep's messages whose batch was
+    lost with a killed worker). Safe to run twice."""
     return services.process_inbound(inbound_id)
 
 

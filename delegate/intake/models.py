@@ -56,6 +56,10 @@ class InboundMessage(UUIDModel):
     error = models.TextField(_("error"), blank=True)
     note = models.CharField(_("how it was handled"), max_length=300, blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    # Set when a worker takes the message into its batch (see services.claim_pending):
+    # other workers leave it alone. A claim a killed worker never finished is released
+    # by the sweep, which queues the message on its own (see services.enqueue_stale).
+    claimed_at = models.DateTimeField(null=True, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
 
     # Filled in by parsing.

@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Field, Q
 from django.tasks import TaskResultStatus
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -76,7 +77,7 @@ def receive(
     try:
         with transaction.atomic():
             inbound.save(force_insert=True)
-            _enqueue_with(inbound.pk)
+            wake_with()
     except IntegrityError:
         existing = InboundMessage.objects.filter(
             agency=agency, channel=channel, dedupe_key=key[:200]
@@ -85,6 +86,36 @@ def receive(
             raise
         return existing, False
     return inbound, True
+
+
+def wake_with() -> bool:
+    """Make sure a worker drains the stored messages once the caller's transaction has
+    committed (``process_pending``), with one job per burst instead of one per message.
+
+    With the database queue a drain job that has not started yet is enough, and it is
+    locked until this transaction ends, so no worker can start it before the message
+    written with it is visible (PostgreSQL: ``FOR UPDATE SKIP LOCKED``; a job another
+    transaction holds counts as missing and one more is queued; SQLite: the write lock
+    this IMMEDIATE transaction holds keeps workers from claiming anything meanwhile).
+    Any other backend gets a job on commit, each time. Returns whether a job was
+    queued."""
+    from delegate.intake.jobs import drain_inbound
+
+    if not _database_queue():
+        transaction.on_commit(lambda: drain_inbound.enqueue())
+        return True
+    from django_tasks_db.models import DBTaskResult
+
+    waiting = (
+        DBTaskResult.objects.ready()
+        .filter(task_path=drain_inbound.module_path)
+        .select_for_update(skip_locked=True)
+        .values_list("pk", flat=True)
+    )
+    if list(waiting[:1]):
+        return False
+    drain_inbound.enqueue()
+    return True
 
 
 def _enqueue(inbound_id: Any) -> None:
@@ -162,55 +193,217 @@ PROCESSING_FIELDS = [
     "header_message_id", "summary", "contact", "task", "message", "is_new_task",
 ]  # fmt: skip
 
+# The raw bytes a batch may hold in memory (a few big mails make a batch of their
+# own); how many messages at most is INTAKE_BATCH_SIZE.
+BATCH_BYTES = 32 * 1024 * 1024
+# A drain job hands over to a fresh one after this long (one more job claim per few
+# seconds), so a worker asked to stop gracefully is not held for long by a burst.
+DRAIN_SECONDS = 5.0
+
 
 def process_inbound(inbound_id: Any) -> str | None:
     """Handle one stored message; returns its state afterwards (None if it is gone).
-    Safe to run any number of times, concurrently too.
+    Safe to run any number of times, concurrently too. A batch of one: see
+    ``process_batch``."""
+    return process_batch([inbound_id]).get(str(inbound_id))
 
-    Parsing happens before the row lock and the transaction: it can be slow (MMS media
-    are fetched over the network, big HTML is cleaned) and on SQLite a transaction
-    holds the database's only write lock."""
-    inbound = InboundMessage.objects.filter(pk=inbound_id).first()
-    if inbound is None or inbound.state in InboundMessage.SETTLED_STATES:
-        return None if inbound is None else str(inbound.state)
-    parsed: ParsedInbound | None = None
-    parse_error: Exception | None = None
-    try:
-        parsed = parse(inbound)
-    except Exception as exc:
-        parse_error = exc
-    with transaction.atomic():
-        locked = (
-            InboundMessage.objects.select_for_update().defer("raw").filter(pk=inbound_id).first()
-        )
-        if locked is None:
-            return None
-        if locked.state in InboundMessage.SETTLED_STATES:
-            return str(locked.state)  # another worker got there first
-        locked.attempts += 1
+
+def process_pending(*, max_seconds: float = DRAIN_SECONDS) -> int:
+    """Process stored messages in batches until none is left to claim (or for about
+    ``max_seconds``, then a fresh job continues). Returns how many were handled.
+    Several workers may run this at once: each claims its own messages."""
+    started = time.monotonic()
+    handled = 0
+    while True:
+        ids = claim_pending()
+        if not ids:
+            return handled
         try:
-            if parse_error is not None:
-                raise parse_error
-            assert parsed is not None
+            process_batch(ids)
+        except Exception:
+            # The batch as a whole failed (a database error outside any one message):
+            # each message again on its own, so a bad one fails alone.
+            logger.exception("intake: batch of %s failed, processing one by one", len(ids))
+            for inbound_id in ids:
+                try:
+                    process_batch([inbound_id])
+                except Exception:
+                    logger.exception("intake: processing inbound %s failed", inbound_id)
+        handled += len(ids)
+        if time.monotonic() - started > max_seconds:
             with transaction.atomic():
-                _process(locked, parsed)
+                wake_with()
+            return handled
+
+
+def claim_pending(*, limit: int | None = None, max_bytes: int = BATCH_BYTES) -> list[Any]:
+    """Claim the oldest unclaimed unprocessed messages (at most ``limit``, default
+    INTAKE_BATCH_SIZE, together at most ``max_bytes`` but always one) for this worker;
+    returns their ids. Claimed messages are invisible to other workers' claims (``SKIP
+    LOCKED`` while the claim is being written, ``claimed_at`` after)."""
+    limit = limit or settings.INTAKE_BATCH_SIZE
+    with transaction.atomic():
+        candidates = list(
+            InboundMessage.objects.select_for_update(skip_locked=True)
+            .filter(state__in=(State.RECEIVED, State.PARSED), claimed_at=None)
+            .order_by("received_at")
+            .values_list("pk", "size")[:limit]
+        )
+        ids: list[Any] = []
+        total = 0
+        for pk, size in candidates:
+            if ids and total + size > max_bytes:
+                break
+            ids.append(pk)
+            total += size
+        if ids:
+            InboundMessage.objects.filter(pk__in=ids).update(claimed_at=timezone.now())
+    return ids
+
+
+def process_batch(inbound_ids: Sequence[Any]) -> dict[str, str]:
+    """Handle stored messages together; returns the state of each one found.
+
+    Parsing happens before the row locks and the transaction: it can be slow (MMS media
+    are fetched over the network, big HTML is cleaned) and on SQLite a transaction
+    holds the database's only write lock. Then one transaction locks the rows, skips
+    those another worker settled meanwhile, resolves all senders in one query, creates
+    the new tasks together and writes every message's outcome in one statement. Each
+    message that needs more (attachments, a thread to continue, a chat to link) runs in
+    its own savepoint, and so does any that fails: a bad message is marked failed (with
+    the error) and the others go through."""
+    ids = list(dict.fromkeys(inbound_ids))
+    parsed: dict[Any, ParsedInbound | Exception] = {}
+    states: dict[str, str] = {}
+    for inbound in InboundMessage.objects.filter(pk__in=ids).select_related("agency"):
+        if inbound.state in InboundMessage.SETTLED_STATES:
+            states[str(inbound.pk)] = str(inbound.state)
+            continue
+        try:
+            parsed[inbound.pk] = parse(inbound)
         except Exception as exc:
-            logger.exception("intake: processing inbound %s failed", locked.pk)
-            locked.state = State.FAILED
-            locked.error = f"{type(exc).__name__}: {exc}"[:2000]
-        locked.processed_at = timezone.now()
+            parsed[inbound.pk] = exc
+    if not parsed:
+        return states
+    # The new tasks of the batch, with or without attachments, are triaged together.
+    with task_services.triage_batched(), transaction.atomic():
+        # A fixed order, so two workers locking overlapping batches cannot deadlock.
+        locked = list(
+            InboundMessage.objects.select_for_update(of=("self",))
+            .select_related("agency")
+            .defer("raw")
+            .filter(pk__in=list(parsed))
+            .order_by("pk")
+        )
+        todo = [inbound for inbound in locked if inbound.state not in InboundMessage.SETTLED_STATES]
+        _handle(todo, parsed)
+        now = timezone.now()
+        for inbound in todo:
+            inbound.attempts += 1
+            inbound.processed_at = now
         # Never write the raw bytes back: they are what arrived, and may be megabytes.
-        locked.save(update_fields=PROCESSING_FIELDS)
-        return str(locked.state)
+        _save_outcomes(todo)
+    states.update({str(inbound.pk): str(inbound.state) for inbound in locked})
+    return states
 
 
-def _process(inbound: InboundMessage, parsed: ParsedInbound) -> None:
+def _save_outcomes(rows: list[InboundMessage]) -> None:
+    """``save(update_fields=PROCESSING_FIELDS)`` for each row as one prepared statement
+    run for all of them (``executemany``: one round trip with psycopg 3's pipeline).
+    ``bulk_update`` would build a CASE expression per field and row, which costs more
+    CPU than the rest of processing a mail."""
+    if not rows:
+        return
+    meta = InboundMessage._meta
+    fields = [meta.get_field(name) for name in PROCESSING_FIELDS]
+    concrete = [field for field in fields if isinstance(field, Field)]
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(str(field.column))} = %s" for field in concrete)
+    table, pk = quote(meta.db_table), quote(str(meta.pk.column))
+    # Names from the model, quoted; every value is a parameter.
+    sql = f"UPDATE {table} SET {assignments} WHERE {pk} = %s"  # noqa: S608
+    params = [
+        [field.get_db_prep_save(getattr(row, field.attname), connection) for field in concrete]
+        + [meta.pk.get_db_prep_value(row.pk, connection)]
+        for row in rows
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
+
+
+def _handle(todo: list[InboundMessage], parsed: dict[Any, ParsedInbound | Exception]) -> None:
+    senders = resolve_senders(
+        [(i.agency_id, p) for i in todo if isinstance(p := parsed[i.pk], ParsedInbound)]
+    )
+    new_tasks: list[tuple[InboundMessage, ParsedInbound, Contact]] = []
+    for inbound in todo:
+        result = parsed[inbound.pk]
+        if isinstance(result, Exception):
+            _fail(inbound, result)
+            continue
+        _record_parsed(inbound, result)
+        contact = senders.get((inbound.agency_id, result.sender_kind, result.sender_value))
+        if contact is not None and _is_plain_request(result, inbound.channel):
+            new_tasks.append((inbound, result, contact))
+            continue
+        _alone(inbound, result, contact)
+    if new_tasks:
+        _create_tasks(new_tasks)
+
+
+def _alone(inbound: InboundMessage, parsed: ParsedInbound, contact: Contact | None) -> None:
+    """Process one message in its own savepoint; a failure marks it failed."""
+    try:
+        with transaction.atomic():
+            _process(inbound, parsed, contact)
+    except Exception as exc:
+        _fail(inbound, exc)
+
+
+def _fail(inbound: InboundMessage, exc: Exception) -> None:
+    logger.error("intake: processing inbound %s failed", inbound.pk, exc_info=exc)
+    inbound.state = State.FAILED
+    inbound.error = f"{type(exc).__name__}: {exc}"[:2000]
+
+
+def _create_tasks(new: list[tuple[InboundMessage, ParsedInbound, Contact]]) -> None:
+    """New requests without attachments, all in one write (a savepoint); if that fails,
+    each on its own, so only the bad one fails."""
+    requests = []
+    for inbound, parsed, contact in new:
+        text = _text(parsed, kept=0)
+        spec = task_services.NewTask(
+            client=contact.client,
+            title=_title(parsed, text),
+            channel=inbound.channel,
+            description=text,
+            requester=contact,
+        )
+        requests.append((contact, spec))
+    try:
+        with transaction.atomic():
+            tasks = task_services.create_tasks_of(requests)
+    except Exception:
+        logger.warning("intake: creating %s tasks together failed, one by one", len(new))
+        for inbound, parsed, contact in new:
+            _alone(inbound, parsed, contact)
+        return
+    for (inbound, _parsed, contact), task in zip(new, tasks, strict=True):
+        _attached(inbound, task=task, contact=contact, is_new_task=True)
+
+
+def _record_parsed(inbound: InboundMessage, parsed: ParsedInbound) -> None:
     inbound.sender = (parsed.sender_value or parsed.sender_display)[:320]
     inbound.subject = parsed.subject[:300]
     inbound.header_message_id = parsed.message_id[:300]
     inbound.summary = parsed.text[:2000]
     inbound.error = ""
     inbound.state = State.PARSED
+
+
+def _process(inbound: InboundMessage, parsed: ParsedInbound, contact: Contact | None) -> None:
+    """One message's outcome; ``contact`` is its sender resolved (or None)."""
+    _record_parsed(inbound, parsed)
     if parsed.is_automatic:
         # Bounces, autoresponders, lists: recorded, never a task, never answered.
         inbound.state = State.IGNORED
@@ -218,7 +411,6 @@ def _process(inbound: InboundMessage, parsed: ParsedInbound) -> None:
         return
     if parsed.link_code and _link_chat(inbound, parsed):
         return
-    contact = resolve_sender(inbound.agency_id, parsed)
     if contact is None:
         inbound.state = State.QUARANTINED
         inbound.note = (parsed.sender_problem or "unknown sender")[:300]
@@ -226,22 +418,47 @@ def _process(inbound: InboundMessage, parsed: ParsedInbound) -> None:
     _deliver(inbound, parsed, actor=contact, client=contact.client)
 
 
+def _is_plain_request(parsed: ParsedInbound, channel: str) -> bool:
+    """A mail from a person that can only be a new task without attachments: nothing
+    for ``find_thread`` to look for (no references, no task codes), no chat to link.
+    Those are created together; everything else goes through ``_process`` alone."""
+    return not (
+        parsed.is_automatic
+        or parsed.link_code
+        or parsed.files
+        or parsed.references
+        or parsed.thread_codes
+        or channel != InboundMessage.Channel.EMAIL
+    )
+
+
 def resolve_sender(agency_id: Any, parsed: ParsedInbound) -> Contact | None:
     """The active contact of an active (or prospect) client whose identity matches the
     sender exactly, or None."""
-    if not parsed.sender_value:
-        return None
-    identity = (
-        ContactIdentity.objects.select_related("contact__client")
-        .filter(agency_id=agency_id, kind=parsed.sender_kind, value=parsed.sender_value)
-        .first()
+    return resolve_senders([(agency_id, parsed)]).get(
+        (agency_id, parsed.sender_kind, parsed.sender_value)
     )
-    if identity is None:
-        return None
-    contact = identity.contact
-    if not contact.is_active or contact.client.status == Client.Status.ENDED:
-        return None
-    return contact
+
+
+def resolve_senders(
+    messages: Sequence[tuple[Any, ParsedInbound]],
+) -> dict[tuple[Any, str, str], Contact]:
+    """``resolve_sender`` for many messages in one query: the contact per (agency id,
+    sender kind, sender value), for the senders that resolve."""
+    wanted = {(agency, p.sender_kind, p.sender_value) for agency, p in messages if p.sender_value}
+    if not wanted:
+        return {}
+    found: dict[tuple[Any, str, str], Contact] = {}
+    identities = ContactIdentity.objects.select_related("contact__client").filter(
+        agency_id__in={agency_id for agency_id, _k, _v in wanted},
+        value__in={value for _a, _k, value in wanted},
+    )
+    for identity in identities:
+        key = (identity.agency_id, identity.kind, identity.value)
+        contact = identity.contact
+        if key in wanted and contact.is_active and contact.client.status != Client.Status.ENDED:
+            found[key] = contact
+    return found
 
 
 def find_thread(
@@ -289,6 +506,31 @@ def _files(parsed: ParsedInbound) -> list[SimpleUploadedFile]:
     return [SimpleUploadedFile(f.name, f.data) for f in parsed.files if len(f.data) <= limit]
 
 
+def _text(parsed: ParsedInbound, *, kept: int) -> str:
+    """The message's text, with a note when attachments were left out (``kept`` of
+    ``parsed.files`` are stored with it)."""
+    dropped = parsed.files_dropped + len(parsed.files) - kept
+    if not dropped:
+        return parsed.text
+    return parsed.text + "\n\n" + _(
+        "[%(count)s more attachment(s) kept in the original message only]"
+    ) % {"count": dropped}
+
+
+def _title(parsed: ParsedInbound, text: str) -> str:
+    return _clean_title(parsed.subject or (text.strip().splitlines() or [_("Request")])[0])
+
+
+def _attached(
+    inbound: InboundMessage, *, task: Task, contact: Contact | None, is_new_task: bool
+) -> None:
+    inbound.task = task
+    inbound.contact = contact
+    inbound.is_new_task = is_new_task
+    inbound.state = State.ATTACHED
+    inbound.note = ""
+
+
 def _deliver(
     inbound: InboundMessage,
     parsed: ParsedInbound,
@@ -299,12 +541,7 @@ def _deliver(
 ) -> None:
     channel = inbound.channel
     files = _files(parsed)
-    text = parsed.text
-    dropped = parsed.files_dropped + len(parsed.files) - len(files)
-    if dropped:
-        text += "\n\n" + _("[%(count)s more attachment(s) kept in the original message only]") % {
-            "count": dropped
-        }
+    text = _text(parsed, kept=len(files))
     contact = actor if isinstance(actor, Contact) else requester
     task = find_thread(client, parsed, contact=contact, channel=channel)
     if task is not None:
@@ -312,23 +549,18 @@ def _deliver(
             actor, task, text=text or "-", html=parsed.html, channel=channel, files=files
         )
         inbound.message = message
-        inbound.is_new_task = False
-    else:
-        title = parsed.subject or (text.strip().splitlines() or [_("Request")])[0]
-        task = task_services.create_task(
-            actor,
-            client=client,
-            title=_clean_title(title),
-            channel=channel,
-            description=text,
-            requester=actor if isinstance(actor, Contact) else requester,
-            files=files,
-        )
-        inbound.is_new_task = True
-    inbound.task = task
-    inbound.contact = actor if isinstance(actor, Contact) else requester
-    inbound.state = State.ATTACHED
-    inbound.note = ""
+        _attached(inbound, task=task, contact=contact, is_new_task=False)
+        return
+    task = task_services.create_task(
+        actor,
+        client=client,
+        title=_title(parsed, text),
+        channel=channel,
+        description=text,
+        requester=contact,
+        files=files,
+    )
+    _attached(inbound, task=task, contact=contact, is_new_task=True)
 
 
 def _clean_title(title: str) -> str:
@@ -422,23 +654,34 @@ def reject_inbound(member: Member, inbound: InboundMessage) -> InboundMessage:
 
 
 def enqueue_stale(*, older_than: timedelta | None = None) -> int:
-    """Enqueue again every message still unprocessed after a while: its job was lost
-    (a worker killed mid-way, a crash between commit and enqueue)."""
+    """Queue again what is still unprocessed after a while because its job was lost (a
+    worker killed mid-way). A message claimed into a batch that long ago gets a job of
+    its own: alone, so a message that kills its worker cannot take a batch down with it
+    every time. Unclaimed ones get a drain job unless one waits. Returns how many jobs
+    were queued."""
     if older_than is None:
         older_than = timedelta(seconds=settings.INTAKE_STALE_SECONDS)
     cutoff = timezone.now() - older_than
     stale = list(
         InboundMessage.objects.filter(
             Q(state=State.RECEIVED) | Q(state=State.PARSED), received_at__lt=cutoff
-        ).values_list("pk", flat=True)[:1000]
+        ).values_list("pk", "claimed_at")[:1000]
     )
     if not stale:
         return 0  # the usual case: the queue is not read at all
     queued = _queued_inbound_ids()
-    ids = [inbound_id for inbound_id in stale if str(inbound_id) not in queued]
-    for inbound_id in ids:
+    abandoned = [
+        pk
+        for pk, claimed_at in stale
+        if claimed_at is not None and claimed_at < cutoff and str(pk) not in queued
+    ]
+    for inbound_id in abandoned:
         _enqueue(inbound_id)
-    return len(ids)
+    woken = False
+    if any(claimed_at is None for _pk, claimed_at in stale):
+        with transaction.atomic():
+            woken = wake_with()
+    return len(abandoned) + woken
 
 
 def _database_queue() -> bool:

@@ -25,6 +25,15 @@ def route_task(task_id: str) -> str:
 
 
 @task()
+def route_tasks(task_ids: list[str]) -> dict[str, int]:
+    """Route tasks that became triaged together (a batch from triage): one roster per
+    agency. Safe to run twice, like ``route_task``."""
+    decisions = services.route_tasks(task_ids)
+    routed = sum(1 for decision in decisions.values() if decision is not None)
+    return {"routed": routed, "skipped": len(task_ids) - routed}
+
+
+@task()
 def move_absent_work(absence_id: str) -> dict[str, int]:
     """Move the open tasks of the assistant an absence concerns, if they are away now;
     queued when an absence that covers today is entered, so the work moves at once

@@ -9,7 +9,8 @@ assigned (or its alert recorded) and does nothing.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+import logging
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +37,8 @@ from delegate.routing import batch, core, simulation
 from delegate.routing.models import CategoryRoute, RebalanceProposal, RoutingAlert
 from delegate.tasks.models import Category, Task, TaskEvent
 from delegate.tasks.services import assign_task, record_event
+
+logger = logging.getLogger(__name__)
 
 # Tasks routing may (re)assign on its own: not started yet.
 ROUTABLE = (Task.Status.NEW, Task.Status.TRIAGED)
@@ -221,6 +224,64 @@ def route_task(
         roster, members = load_roster(locked.agency_id, now=now, deadline=deadline)
         decision = core.decide(roster, job_for(locked), now_ts=now.timestamp())
         _apply(actor, locked, decision, members, record_none=record_none)
+    return decision
+
+
+def route_tasks(
+    task_ids: Sequence[Any], *, now: dt.datetime | None = None
+) -> dict[str, core.Decision | None]:
+    """``route_task`` as the system for many tasks: the roster of each agency is read
+    once and kept up to date with each assignment made (as ``route_waiting`` does), and
+    each task is decided and written in its own savepoint, so one that fails leaves the
+    others routed. Returns the decision per task id (None: skipped, as
+    ``route_task``); raises at the end if any task failed."""
+    now = _now(now)
+    found = (
+        Task.objects.filter(pk__in=list(task_ids), assignee__isnull=True, status__in=ROUTABLE)
+        .order_by("due_at", "created_at")
+        .values_list("agency_id", "pk")
+    )
+    decisions: dict[str, core.Decision | None] = {str(task_id): None for task_id in task_ids}
+    rosters: dict[Any, tuple[core.Roster, dict[str, Member]]] = {}
+    failed: list[str] = []
+    with transaction.atomic():  # one commit; each task in its own savepoint
+        for agency_id, task_id in found:
+            if agency_id not in rosters:
+                rosters[agency_id] = load_roster(agency_id, now=now)
+            roster, members = rosters[agency_id]
+            try:
+                decisions[str(task_id)] = _route_one(task_id, roster, members, now=now)
+            except Exception:
+                logger.exception("routing of task %s failed", task_id)
+                failed.append(str(task_id))
+    if failed:
+        raise RoutingFailed(f"routing failed for task(s) {', '.join(failed)}")
+    return decisions
+
+
+class RoutingFailed(RuntimeError):
+    """Some tasks of a batch could not be routed (the others were)."""
+
+
+def _route_one(
+    task_id: Any, roster: core.Roster, members: dict[str, Member], *, now: dt.datetime
+) -> core.Decision | None:
+    with transaction.atomic():
+        task = (
+            Task.objects.select_for_update(of=("self",))
+            .select_related("client", "category")
+            .get(pk=task_id)
+        )
+        if task.assignee_id is not None or task.status not in ROUTABLE:
+            return None
+        decision = core.decide(roster, job_for(task), now_ts=now.timestamp())
+        _apply(None, task, decision, members, record_none=True)
+    if decision.assignee is not None:
+        roster.add_task(
+            decision.assignee,
+            due_ts=task.due_at.timestamp() if task.due_at else None,
+            minutes=minutes_of(task),
+        )
     return decision
 
 

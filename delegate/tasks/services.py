@@ -177,7 +177,14 @@ def create_task(
 def create_tasks(actor: Actor | None, specs: Sequence[NewTask]) -> list[Task]:
     """Create many tasks at once (imports, integrations): every one is checked as
     ``create_task`` checks it, then all are written together, or none."""
-    validated = [_validated_task(actor, spec) for spec in specs]
+    return create_tasks_of([(actor, spec) for spec in specs])
+
+
+def create_tasks_of(requests: Sequence[tuple[Actor | None, NewTask]]) -> list[Task]:
+    """``create_tasks`` with an actor per task (intake: each mail's sender). Every
+    request is checked before anything is written; then all are written together (a
+    savepoint inside a caller's transaction), or none."""
+    validated = [_validated_task(actor, spec) for actor, spec in requests]
     tasks = [task for task, _skills in validated]
     links = [
         Task.required_skills.through(task_id=task.pk, skill_id=skill.pk)
@@ -192,7 +199,7 @@ def create_tasks(actor: Actor | None, specs: Sequence[NewTask]) -> list[Task]:
             data={"channel": task.channel},
             **_actor_fields(actor, "actor"),
         )
-        for task in tasks
+        for task, (actor, _spec) in zip(tasks, requests, strict=True)
     ]
     for task, skills in validated:
         task.required_skill_ids = sorted(skill.pk for skill in skills)
@@ -205,16 +212,33 @@ def create_tasks(actor: Actor | None, specs: Sequence[NewTask]) -> list[Task]:
     return tasks
 
 
-def _enqueue_triage(tasks: Sequence[Task]) -> None:
-    """Queue triage (language, category, deadline, priority) of new tasks on commit."""
-    from delegate.triage.jobs import triage_task
+# Tasks per triage job: the classifier and the database writes work in batches, and a
+# job stays short (about 10 ms of CPU per task) so that a worker is soon free again for
+# intake's next drain job, which the queue gives priority.
+TRIAGE_BATCH = 20
 
+
+def _enqueue_triage(tasks: Sequence[Task]) -> None:
+    """Queue triage (language, category, deadline, priority) of new tasks on commit:
+    one job for a single task, one job per batch for many (``triage_tasks``)."""
     ids = [str(task.pk) for task in tasks]
+    collected = getattr(_local, "triage", None)
+    if collected is not None:
+        collected.extend(ids)
+        return
+    _queue_triage(ids)
+
+
+def _queue_triage(ids: list[str]) -> None:
+    from delegate.triage.jobs import triage_task, triage_tasks
 
     def enqueue() -> None:
+        if len(ids) == 1:
+            triage_task.enqueue(ids[0])
+            return
         with transaction.atomic():  # one commit for a whole batch
-            for task_id in ids:
-                triage_task.enqueue(task_id)
+            for start in range(0, len(ids), TRIAGE_BATCH):
+                triage_tasks.enqueue(ids[start : start + TRIAGE_BATCH])
 
     transaction.on_commit(enqueue)
 
@@ -322,10 +346,64 @@ def _transition(actor: Actor | None, task: Task, *, to: str, note: str = "") -> 
     if to == Task.Status.TRIAGED and not getattr(_local, "muted", False):
         # Routing picks an assistant once the task is committed (not for imports and
         # demo data, which run muted).
-        from delegate.routing.jobs import route_task
+        _enqueue_routing(str(task.pk))
 
-        task_id = str(task.pk)
-        transaction.on_commit(lambda: route_task.enqueue(task_id))
+
+def _enqueue_routing(task_id: str) -> None:
+    collected = getattr(_local, "routing", None)
+    if collected is not None:
+        collected.append(task_id)
+        return
+    from delegate.routing.jobs import route_task
+
+    transaction.on_commit(lambda: route_task.enqueue(task_id))
+
+
+@contextmanager
+def triage_batched() -> Iterator[None]:
+    """Tasks created inside the block are triaged together (``triage_tasks`` jobs of
+    TRIAGE_BATCH) instead of one job per ``create_task``; the jobs are queued when the
+    block ends normally, after the caller's transaction inside it has committed. Tasks
+    of a savepoint that was rolled back are looked for and skipped by triage."""
+    previous = getattr(_local, "triage", None)
+    collected: list[str] = []
+    _local.triage = collected
+    try:
+        yield
+    finally:
+        _local.triage = previous
+    if collected:
+        _queue_triage(collected)
+
+
+# Tasks per routing job queued by ``routing_batched``.
+ROUTING_BATCH = 50
+
+
+@contextmanager
+def routing_batched() -> Iterator[None]:
+    """Tasks that become triaged inside the block are routed together when it ends (one
+    ``route_tasks`` job per batch) instead of one job each. For callers that commit
+    their own transactions inside the block (triage of a batch); on leaving, the jobs
+    are queued on commit of any transaction still open."""
+    previous = getattr(_local, "routing", None)
+    collected: list[str] = []
+    _local.routing = collected
+    try:
+        yield
+    finally:
+        _local.routing = previous
+        if len(collected) == 1:
+            _enqueue_routing(collected[0])
+        elif collected:
+            from delegate.routing.jobs import route_tasks
+
+            def enqueue() -> None:
+                with transaction.atomic():  # one commit for all
+                    for start in range(0, len(collected), ROUTING_BATCH):
+                        route_tasks.enqueue(collected[start : start + ROUTING_BATCH])
+
+            transaction.on_commit(enqueue)
 
 
 def assign_task(

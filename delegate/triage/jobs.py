@@ -18,6 +18,15 @@ def triage_task(task_id: str) -> str:
 
 
 @task()
+def triage_tasks(task_ids: list[str]) -> dict[str, int]:
+    """Triage a batch of new tasks (intake's bursts): one classifier call for all of
+    them. Safe to run twice, like ``triage_task``."""
+    results = services.triage_tasks(task_ids)
+    triaged = sum(1 for result in results.values() if result is not None)
+    return {"triaged": triaged, "skipped": len(task_ids) - triaged}
+
+
+@task()
 def retrain_classifiers() -> list[dict[str, object]]:
     """Retrain the category classifier of every agency with new corrections; a
     candidate replaces the model in use only if it scores better."""

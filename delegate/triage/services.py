@@ -25,7 +25,7 @@ from delegate.clients.models import Address, Client
 from delegate.tasks import services as task_services
 from delegate.tasks.models import Category, Task
 from delegate.triage.classifier import Classifier, cached, seed_classifier, train
-from delegate.triage.engine import Analysis, analyse
+from delegate.triage.engine import Analysis, Message, analyse_many
 from delegate.triage.models import TriageCorrection, TriageModel, TriageResult
 from delegate.triage.seed import seed_examples
 from delegate.triage.text import prepare
@@ -115,56 +115,108 @@ def triage_task(task_id: Any) -> TriageResult | None:
 
     Safe to run twice and concurrently: a task that is no longer ``new`` (or already has
     a result) is left alone and None is returned."""
-    task = (
-        Task.objects.select_related("client__agency", "requester__client")
-        .filter(pk=task_id)
-        .first()
+    return triage_tasks([task_id]).get(str(task_id))
+
+
+def triage_tasks(task_ids: Sequence[Any]) -> dict[str, TriageResult | None]:
+    """``triage_task`` for many tasks: the classifier of each agency sees its tasks in
+    one batch, each client's calendar is read once, and each task is stored in its own
+    savepoint, so one that fails leaves the others triaged. Returns the result per task
+    id (None: skipped, as ``triage_task``)."""
+    tasks = list(
+        Task.objects.select_related("client__agency", "requester__client").filter(
+            pk__in=list(task_ids), status=Task.Status.NEW
+        )
     )
-    if task is None or task.status != Task.Status.NEW:
-        return None
-    classifier, label = classifier_for(task.agency_id)
-    calendar = work_calendar(task.client)
-    analysis = analyse(
-        task_text(task),
-        classifier=classifier,
-        received_at=task.created_at,
-        time_zone=task.client.time_zone,
-        region=calendar.region,
-        service_level=task.client.service_level,
-        threshold=threshold(),
-        calendar=calendar,
-    )
+    results: dict[str, TriageResult | None] = {str(task_id): None for task_id in task_ids}
+    calendars: dict[Any, WorkCalendar] = {}
+    by_agency: dict[Any, list[Task]] = {}
+    for task in tasks:
+        by_agency.setdefault(task.agency_id, []).append(task)
+        if task.client_id not in calendars:
+            calendars[task.client_id] = work_calendar(task.client)
+    failed: list[str] = []
+    # The tasks triaged here are routed together afterwards, not one job each; all are
+    # written in one transaction, each task in its own savepoint.
+    with task_services.routing_batched(), transaction.atomic():
+        for agency_id, group in by_agency.items():
+            classifier, label = classifier_for(agency_id)
+            messages = [
+                Message(
+                    task_text(task),
+                    task.created_at,
+                    task.client.time_zone,
+                    calendars[task.client_id].region,
+                    task.client.service_level,
+                    calendars[task.client_id],
+                )
+                for task in group
+            ]
+            analyses = analyse_many(messages, classifier=classifier, threshold=threshold())
+            categories = active_categories(agency_id)
+            for task, analysis in zip(group, analyses, strict=True):
+                try:
+                    results[str(task.pk)] = _store_triage(task, analysis, label, categories)
+                except Exception:
+                    # One task's failure must not cost the others: they are stored, and the
+                    # job fails afterwards naming the task, which stays new.
+                    if len(tasks) == 1:
+                        raise
+                    logger.exception("triage of task %s failed", task.pk)
+                    failed.append(str(task.pk))
+    if failed:
+        raise TriageFailed(f"triage failed for task(s) {', '.join(failed)}")
+    return results
+
+
+class TriageFailed(RuntimeError):
+    """Some tasks of a batch could not be triaged (the others were)."""
+
+
+def _store_triage(
+    task: Task, analysis: Analysis, label: str, categories: dict[str, Category]
+) -> TriageResult | None:
     try:
         with transaction.atomic():
-            locked = Task.objects.select_for_update().get(pk=task.pk)
+            locked = (
+                Task.objects.select_for_update(of=("self",))
+                .select_related("client", "requester")
+                .get(pk=task.pk)
+            )
             if (
                 locked.status != Task.Status.NEW
                 or TriageResult.objects.filter(task=locked).exists()
             ):
                 return None
-            result = _store(locked, analysis, label)
+            result = _store(locked, analysis, label, categories)
             task_services.change_status(None, locked, to=Task.Status.TRIAGED)
     except IntegrityError:
         # A second run of the job got here at the same time and lost the race.
-        logger.info("triage of task %s already stored", task_id)
+        logger.info("triage of task %s already stored", task.pk)
         return None
     return result
 
 
-def _active_category(task: Task, analysis: Analysis) -> Category | None:
+def active_categories(agency_id: Any) -> dict[str, Category]:
+    """The agency's active categories by slug, with their skills (read once per batch)."""
+    return {
+        c.slug: c
+        for c in Category.objects.filter(agency_id=agency_id, is_active=True).prefetch_related(
+            "skills"
+        )
+    }
+
+
+def _active_category(analysis: Analysis, categories: dict[str, Category]) -> Category | None:
     """The best-ranked of triage's guesses that is an active category of the agency."""
     ranked = [analysis.category, *(slug for slug, _p in analysis.category_ranked)]
-    found = {
-        c.slug: c
-        for c in Category.objects.filter(
-            agency_id=task.agency_id, slug__in=ranked, is_active=True
-        ).prefetch_related("skills")
-    }
-    return next((found[slug] for slug in ranked if slug in found), None)
+    return next((categories[slug] for slug in ranked if slug in categories), None)
 
 
-def _store(task: Task, analysis: Analysis, label: str) -> TriageResult:
-    category = _active_category(task, analysis)
+def _store(
+    task: Task, analysis: Analysis, label: str, categories: dict[str, Category]
+) -> TriageResult:
+    category = _active_category(analysis, categories)
     skills = list(category.skills.all()) if category else []
     reasons = list(analysis.reasons)
     if category is None or category.slug != analysis.category:

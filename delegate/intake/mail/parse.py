@@ -9,6 +9,7 @@ nesting nor thousands of parts can exhaust the worker.
 
 from __future__ import annotations
 
+import functools
 import re
 from email.message import Message
 from typing import Any
@@ -20,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from delegate.clients.models import ContactIdentity
 from delegate.core.models import CODE_ALPHABET
-from delegate.intake.mail.bounded import MAX_PARSE_DEPTH, read_message
+from delegate.intake.mail.bounded import BOUNDED, MAX_PARSE_DEPTH, BoundedPolicy, read_message
 from delegate.intake.mail.text import clean_html, html_to_text, strip_quoted
 from delegate.intake.parsed import InboundFile, ParsedInbound
 
@@ -33,6 +34,26 @@ SUBJECT_TOKEN = re.compile(rf"\[({_CODE})\]")
 OWN_MESSAGE_ID = re.compile(rf"<delegate\.({_CODE})\.[^<>@\s]+@[^<>\s]+>")
 MESSAGE_ID = re.compile(r"<[^<>\s]{1,250}>")
 AUTOMATIC_SENDERS = re.compile(r"^(mailer-daemon|postmaster|no-?reply|bounces?)([+@.-]|$)", re.I)
+
+
+class _CachingPolicy(BoundedPolicy):
+    """``BOUNDED`` that parses each distinct header line once: the standard library
+    parses a header again on every access (a part's Content-Type four or five times per
+    mail), and the same lines recur from mail to mail. Header objects are immutable, so
+    sharing them is safe; long (hostile) values are not kept."""
+
+    def header_fetch_parse(self, name: str, value: Any) -> Any:
+        if not isinstance(value, str) or hasattr(value, "name") or len(value) > 1000:
+            return super().header_fetch_parse(name, value)
+        return _parsed_header(name, value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed_header(name: str, value: str) -> Any:
+    return BOUNDED.header_fetch_parse(name, value)
+
+
+POLICY = _CachingPolicy()
 
 
 def _header(msg: Message, name: str) -> Any:
@@ -195,7 +216,7 @@ def _bodies_and_files(msg: Message, parsed: ParsedInbound) -> None:
 def parse_email(
     raw: bytes, *, recipient_code: str = "", envelope_sender: str | None = None
 ) -> ParsedInbound:
-    msg, too_deep = read_message(raw)
+    msg, too_deep = read_message(raw, policy=POLICY)
     address, display, problem = sender_of(msg)
     parsed = ParsedInbound(
         sender_kind=ContactIdentity.Kind.EMAIL,

@@ -22,7 +22,7 @@ from django.db import connection
 from django_tasks_db.models import DBTaskResult
 
 from delegate.intake import services
-from delegate.intake.jobs import process_inbound
+from delegate.intake.jobs import drain_inbound, process_inbound
 from delegate.intake.models import InboundMessage
 from delegate.intake.tests.mails import mail
 from delegate.tasks.models import Task
@@ -43,7 +43,7 @@ def _database_url() -> str:
     return f"postgres://{user}{password}@{host}/{db['NAME']}"
 
 
-def _spawn(tmp: Path, *args: str) -> subprocess.Popen[bytes]:
+def _spawn(tmp: Path, *args: str, **extra_env: str) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "DATABASE_URL": _database_url(),
@@ -52,6 +52,7 @@ def _spawn(tmp: Path, *args: str) -> subprocess.Popen[bytes]:
         "INTAKE_EMAIL_DOMAINS": "localhost",
         "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
         "LOG_LEVEL": "WARNING",
+        **extra_env,
     }
     manage = str(settings.BASE_DIR / "manage.py")
     return subprocess.Popen([sys.executable, manage, *args], env=env, stdout=subprocess.DEVNULL)
@@ -137,7 +138,11 @@ def test_kill_9_of_server_and_worker_loses_and_doubles_nothing(tmp_path: Path) -
     assert len(accepted) == BURST
     assert InboundMessage.objects.count() == len(accepted)  # stored == accepted, no double
 
-    worker = _spawn(tmp_path, "db_worker", "--no-reload", "--no-startup-delay", "--interval", "0")
+    # Small batches, so the kill lands in the middle of the burst.
+    worker = _spawn(
+        tmp_path, "db_worker", "--no-reload", "--no-startup-delay", "--interval", "0",
+        INTAKE_BATCH_SIZE="3",
+    )  # fmt: skip
     try:
         settled = InboundMessage.objects.exclude(state=InboundMessage.State.RECEIVED)
         _wait_for(lambda: settled.count() >= 1)
@@ -146,17 +151,23 @@ def test_kill_9_of_server_and_worker_loses_and_doubles_nothing(tmp_path: Path) -
         if worker.poll() is None:
             _kill(worker)
     assert settled.count() < BURST
-    # What the scheduler's sweep does for jobs a dead worker held; then a new worker.
+    # What the scheduler's sweep does for work a dead worker held; then a new worker.
     unprocessed = InboundMessage.objects.filter(state=InboundMessage.State.RECEIVED)
     assert unprocessed.exists()
     services.enqueue_stale(older_than=timedelta(0))
-    # Every unprocessed message has exactly one job waiting: the ones the dead worker
-    # held are queued again, those still queued are not queued twice.
-    waiting = DBTaskResult.objects.filter(task_path=process_inbound.module_path, status="READY")
-    queued = Counter(
-        args_kwargs["args"][0] for args_kwargs in waiting.values_list("args_kwargs", flat=True)
+    # The messages the dead worker had claimed have exactly one job each; the others
+    # are left to a drain job, and one waits.
+    waiting = DBTaskResult.objects.filter(status="READY")
+    alone = Counter(
+        args_kwargs["args"][0]
+        for args_kwargs in waiting.filter(task_path=process_inbound.module_path).values_list(
+            "args_kwargs", flat=True
+        )
     )
-    assert queued == Counter(str(pk) for pk in unprocessed.values_list("pk", flat=True))
+    claimed = unprocessed.exclude(claimed_at=None).values_list("pk", flat=True)
+    assert alone == Counter(str(pk) for pk in claimed)
+    if unprocessed.filter(claimed_at=None).exists():
+        assert waiting.filter(task_path=drain_inbound.module_path).count() == 1
     worker = _spawn(tmp_path, "db_worker", "--batch", "--no-startup-delay", "--interval", "0")
     assert worker.wait(120) == 0
 

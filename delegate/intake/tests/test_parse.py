@@ -150,6 +150,26 @@ def test_thread_codes_come_from_subject_address_and_own_message_ids() -> None:
     assert parsed.references == ["<delegate.XYZW6789.42.abc@localhost>", "<a@b>"]
 
 
+def test_headers_seen_before_parse_the_same_and_keep_their_defects() -> None:
+    # Parsed headers are shared between mails (see parse._CachingPolicy): a malformed
+    # From must stay refused however often it comes, next to good ones, and every mail
+    # must get its own values.
+    hostile = b"From: Carol <carol@acme.test\r\nSubject: %s\r\n\r\nHallo"
+    good = "Carol <carol@acme.test>"
+    raws = [
+        hostile % b"Eins",
+        mail(sender=good, subject="Zwei", attachments=[("a.pdf", b"%PDF-1", "application/pdf")]),
+        hostile % b"Drei",
+        mail(sender=good, subject="Zwei", attachments=[("b.txt", b"hallo", "text/plain")]),
+    ]
+    results = [parse_email(raw) for raw in raws]
+    assert [p.sender_value for p in results] == ["", "carol@acme.test", "", "carol@acme.test"]
+    assert results[0].sender_problem.startswith("malformed From header")
+    assert results[2].sender_problem == results[0].sender_problem
+    assert [p.subject for p in results] == ["Eins", "Zwei", "Drei", "Zwei"]
+    assert [[f.name for f in p.files] for p in results] == [[], ["a.pdf"], [], ["b.txt"]]
+
+
 def test_header_values_are_cut_before_parsing_and_references_keep_their_end() -> None:
     many = " ".join(f"<id{n}.{'x' * 40}@mail.example>" for n in range(2000))
     raw = mail(

@@ -155,3 +155,60 @@ def test_an_own_intake_domain_must_be_a_real_domain_and_not_a_shared_one(setting
             cast.agency_a.full_clean()
     cast.agency_a.intake_domain = "mail.alpha-va.de"
     cast.agency_a.full_clean()
+
+
+def test_dots_line_ends_and_big_attachments_arrive_byte_for_byte(
+    smtp_server: tuple[str, int],
+) -> None:
+    make_cast()
+    # Lines that start with dots (the client doubles the first one), a line of a lone
+    # dot inside the body, text ending in a dot right before the end, and an
+    # attachment far bigger than the reader's buffer: stored exactly as sent.
+    body = ".hidden\n..two dots\n.\nsentence.\n...\nend."
+    raws = [
+        mail(body=body),
+        mail(body=body, attachments=[("scan.pdf", bytes(range(256)) * 2000, "application/pdf")]),
+        mail(subject="Kurz", body="."),
+    ]
+    with smtplib.SMTP(*smtp_server, timeout=30) as smtp:
+        for raw in raws:
+            smtp.sendmail("carol@acme.test", ["alpha@localhost"], raw)
+    stored = sorted(bytes(raw) for raw in InboundMessage.objects.values_list("raw", flat=True))
+    assert stored == sorted(raws)
+
+
+@pytest.mark.parametrize("limit", [4, 7, 64, 100_000])
+def test_the_data_reader_unstuffs_dots_and_leaves_the_next_command(limit: int) -> None:
+    import asyncio
+
+    from delegate.intake.mail.smtp import _read_data
+
+    wire = b"..first\r\nsecond.\r\n..\r\nthird\r\n.\r\nQUIT\r\n"
+
+    async def read() -> tuple[bytes, str, bytes]:
+        reader = asyncio.StreamReader(limit=limit)
+        for start in range(0, len(wire), 5):  # arrives in pieces
+            reader.feed_data(wire[start : start + 5])
+        content, problem = await _read_data(reader, None, 100_000)
+        return content, problem, await reader.readuntil(b"\r\n")
+
+    content, problem, rest = asyncio.run(read())
+    assert (content, problem) == (b".first\r\nsecond.\r\n.\r\nthird\r\n", "")
+    assert rest == b"QUIT\r\n"  # the next command is left for the server
+
+
+def test_the_data_reader_refuses_an_empty_line_too_long_and_too_much() -> None:
+    import asyncio
+
+    from delegate.intake.mail.smtp import _read_data
+
+    async def read(wire: bytes, size_limit: int | None, line_limit: int) -> tuple[bytes, str]:
+        reader = asyncio.StreamReader(limit=16)
+        reader.feed_data(wire)
+        return await _read_data(reader, size_limit, line_limit)
+
+    assert asyncio.run(read(b".\r\n", None, 100)) == (b"", "")
+    long_line = b"a\r\n" + b"x" * 200 + b"\r\nb\r\n.\r\n"
+    assert asyncio.run(read(long_line, None, 100))[1].startswith("500 Line too long")
+    assert asyncio.run(read(long_line, None, 300)) == (long_line[:-3], "")
+    assert asyncio.run(read(long_line, 100, 300))[1].startswith("552")

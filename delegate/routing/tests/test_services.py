@@ -354,3 +354,37 @@ def test_an_absence_covering_today_moves_the_work_at_once(
         assert cast.task.assignee == team.mia
         hers.refresh_from_db()
         assert hers.assignee == cast.eve
+
+
+def test_a_batch_reads_the_roster_once_and_counts_its_own_assignments(team: Team) -> None:
+    # bob may hold two open tasks and already has the cast's: of three tasks routed
+    # together, the first goes to him, the next ones to the backup, as three jobs one
+    # after the other would decide. One already assigned is skipped.
+    agency_services.update_profile(team.cast.alice, team.cast.bob, max_open_tasks=2)
+    tasks = [triaged_task(team, hours=4 + n) for n in range(3)]
+    taken = triaged_task(team)
+    task_services.assign_task(team.cast.dora, taken, assistant=team.cast.eve)
+    decisions = services.route_tasks([t.pk for t in [*tasks, taken]], now=NOW)
+    steps = [decisions[str(t.pk)].step for t in tasks]  # type: ignore[union-attr]
+    assert steps == ["primary", "backup", "backup"]
+    assert decisions[str(taken.pk)] is None
+    assignees = [Task.objects.get(pk=t.pk).assignee for t in tasks]
+    assert assignees == [team.cast.bob, team.mia, team.mia]
+
+
+def test_one_task_failing_in_a_batch_leaves_the_others_routed(
+    team: Team, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tasks = [triaged_task(team, hours=4 + n) for n in range(3)]
+    real = services.job_for
+
+    def job_for(task: Task) -> Any:
+        if task.pk == tasks[1].pk:
+            raise RuntimeError("broken task")
+        return real(task)
+
+    monkeypatch.setattr(services, "job_for", job_for)
+    with pytest.raises(services.RoutingFailed, match=str(tasks[1].pk)):
+        services.route_tasks([t.pk for t in tasks], now=NOW)
+    states = [Task.objects.get(pk=t.pk).assignee is not None for t in tasks]
+    assert states == [True, False, True]

@@ -166,8 +166,10 @@ def test_creating_tasks_enqueues_triage_on_commit(
     ]
     with django_capture_on_commit_callbacks(execute=True):
         created = task_services.create_tasks(cast.alice, specs)
-    queued_ids = sorted(r.args_kwargs["args"][0] for r in DBTaskResult.objects.all())
-    assert queued_ids == sorted(str(t.pk) for t in created)
+    # Several tasks at once: one job triages them together.
+    queued = DBTaskResult.objects.get()
+    assert queued.task_path == "delegate.triage.jobs.triage_tasks"
+    assert sorted(queued.args_kwargs["args"][0]) == sorted(str(t.pk) for t in created)
 
 
 # The worker closes its database connection when it is done, so this test runs outside
@@ -238,3 +240,41 @@ def test_asap_uses_the_clients_hours_else_the_agencys(triage_cast: Cast) -> None
     services.triage_task(other.pk)
     other.refresh_from_db()
     assert other.due_at == dt.datetime(2026, 12, 2, 16, 0, tzinfo=BERLIN)
+
+
+def test_a_batch_triages_every_task_and_queues_one_routing_job(
+    triage_cast: Cast, django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    cast = triage_cast
+    tasks = [new_task(cast, text) for text in ("Bitte Blumen bestellen", "Book a flight to Rome")]
+    DBTaskResult.objects.all().delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        results = services.triage_tasks([t.pk for t in tasks])
+    assert all(results[str(t.pk)] is not None for t in tasks)
+    statuses = {Task.objects.get(pk=t.pk).status for t in tasks}
+    assert statuses == {Task.Status.TRIAGED}
+    job = DBTaskResult.objects.get()
+    assert job.task_path == "delegate.routing.jobs.route_tasks"
+    assert sorted(job.args_kwargs["args"][0]) == sorted(str(t.pk) for t in tasks)
+    # Again: nothing left to do, nothing queued.
+    assert services.triage_tasks([t.pk for t in tasks]) == {str(t.pk): None for t in tasks}
+
+
+def test_one_task_failing_in_a_batch_leaves_the_others_triaged(
+    triage_cast: Cast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cast = triage_cast
+    tasks = [new_task(cast, f"Bitte Blumen bestellen, Nr. {n}") for n in range(3)]
+    real = services._store
+
+    def store(task: Task, *args: Any) -> TriageResult:
+        if task.pk == tasks[1].pk:
+            raise RuntimeError("broken task")
+        return real(task, *args)
+
+    monkeypatch.setattr(services, "_store", store)
+    with pytest.raises(services.TriageFailed, match=str(tasks[1].pk)):
+        services.triage_tasks([t.pk for t in tasks])
+    statuses = [Task.objects.get(pk=t.pk).status for t in tasks]
+    assert statuses == [Task.Status.TRIAGED, Task.Status.NEW, Task.Status.TRIAGED]
+    assert not TriageResult.objects.filter(task=tasks[1]).exists()

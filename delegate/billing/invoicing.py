@@ -20,7 +20,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Exists, OuterRef, Sum
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -91,12 +91,16 @@ def vat_groups(treatment: str, lines: list[InvoiceLine]) -> list[VatGroup]:
     ]
 
 
-def _recompute(invoice: Invoice) -> list[InvoiceLine]:
-    lines = list(invoice.lines.order_by("position"))
+def _set_totals(invoice: Invoice, lines: list[InvoiceLine]) -> None:
     groups = vat_groups(invoice.vat_treatment, lines)
     invoice.net_total = sum((line.net_amount for line in lines), ZERO)
     invoice.vat_total = sum((group.tax for group in groups), ZERO)
     invoice.gross_total = invoice.net_total + invoice.vat_total
+
+
+def _recompute(invoice: Invoice) -> list[InvoiceLine]:
+    lines = list(invoice.lines.order_by("position"))
+    _set_totals(invoice, lines)
     return lines
 
 
@@ -111,10 +115,12 @@ def _require_draft(member: Member, invoice: Invoice) -> None:
 
 
 def _recipient_of(client: Client, contract: Contract | None) -> dict[str, Any]:
-    address = (
-        Address.objects.filter(client=client, kind=Address.Kind.BILLING).first()
-        or Address.objects.filter(client=client).first()
+    # The billing address if there is one, else any: one query.
+    addresses = sorted(
+        Address.objects.filter(client=client)[:10],
+        key=lambda address: address.kind != Address.Kind.BILLING,
     )
+    address = addresses[0] if addresses else None
     return {
         "recipient_name": client.name,
         "recipient_street": address.line1 if address else "",
@@ -138,15 +144,27 @@ def _set_treatment(invoice: Invoice, issuer: Issuer) -> None:
     )
 
 
-def create_draft(
-    member: Member, *, issuer: Issuer, client: Client | None = None, **fields: Any
+def _clean_draft(invoice: Invoice) -> None:
+    """Field validation of a draft. The period order is checked here rather than by
+    the constraint check, which costs a query (and a savepoint) per constraint."""
+    invoice.full_clean(
+        exclude=["agency", "issuer", "client", "corrects", "issued_by", "snapshot"],
+        validate_unique=False,  # a new UUID; the database has the constraints anyway
+        validate_constraints=False,
+    )
+    if invoice.period_end < invoice.period_start:
+        raise ValidationError({"period_end": _("The service period ends before it starts.")})
+
+
+def _new_draft(
+    member: Member,
+    issuer: Issuer,
+    client: Client | None,
+    contract: Contract | None,
+    fields: dict[str, Any],
 ) -> Invoice:
-    """An empty draft from ``issuer``; recipient details come from ``client`` where given
-    and may be overridden (a client-issuer's own customers are typed in)."""
-    member.require_manager()
-    member.require_same_agency(issuer, client)
-    reject_unknown_fields(fields, DRAFT_FIELDS)
-    contract = ledger.contract_on(client, timezone.localdate()) if client else None
+    """An unsaved, validated draft; header data from ``contract`` (the version of the
+    period invoiced, for a run), overridden by ``fields``."""
     values = {**(_recipient_of(client, contract) if client else {}), **fields}
     values.setdefault("language", member.agency.default_language)
     if contract:
@@ -159,7 +177,21 @@ def create_draft(
         **values,
     )
     _set_treatment(invoice, issuer)
-    invoice.full_clean(exclude=["issuer", "client", "corrects", "issued_by", "snapshot"])
+    _clean_draft(invoice)
+    return invoice
+
+
+def create_draft(
+    member: Member, *, issuer: Issuer, client: Client | None = None, **fields: Any
+) -> Invoice:
+    """An empty draft from ``issuer``; recipient details come from ``client`` where given
+    (and its contract in force today) and may be overridden (a client-issuer's own
+    customers are typed in). Invoice runs take the invoiced month's version instead."""
+    member.require_manager()
+    member.require_same_agency(issuer, client)
+    reject_unknown_fields(fields, DRAFT_FIELDS)
+    contract = ledger.contract_on(client, timezone.localdate()) if client else None
+    invoice = _new_draft(member, issuer, client, contract, fields)
     invoice.save()
     return invoice
 
@@ -172,7 +204,7 @@ def update_draft(member: Member, invoice: Invoice, **fields: Any) -> Invoice:
         for name, value in fields.items():
             setattr(invoice, name, value)
         _set_treatment(invoice, invoice.issuer)
-        invoice.full_clean(exclude=["issuer", "client", "corrects", "issued_by", "snapshot"])
+        _clean_draft(invoice)
         _recompute(invoice)
         invoice.save()
     return invoice
@@ -243,6 +275,8 @@ def delete_draft(member: Member, invoice: Invoice) -> None:
 
 # --- invoice runs ------------------------------------------------------------------------
 
+Spec = tuple[str, Decimal, Decimal, str]  # description, quantity, unit price, unit
+
 
 def _rate_for(contract: Contract, entry_member_id: Any, levels: dict[Any, str]) -> Decimal:
     rates = list(contract.rates.all())
@@ -260,23 +294,37 @@ def _hours(minutes: int) -> Decimal:
     return (Decimal(minutes) / 60).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def _run_months(client: Client) -> set[dt.date]:
+    """The months that have an invoice run (draft or issued, not cancelled)."""
+    return set(
+        Invoice.objects.filter(client=client, kind=Invoice.Kind.INVOICE)
+        .exclude(status=Invoice.Status.CANCELLED)
+        .values_list("period_start", flat=True)
+    )
+
+
 def draft_month(member: Member, client: Client, *, issuer: Issuer, month: dt.date) -> Invoice:
     """The invoice run for one client and month: a draft with the flat fee, the package
     fee and approved overage, fixed task prices, and hourly time not billed yet, each
-    by the contract version in force in its month.
-    Refused if the month already has a run invoice that is not cancelled."""
+    by the contract version in force in its month. The draft's header (business or
+    consumer, Leitweg-ID, payment terms) is the invoiced month's version too.
+    Time of an earlier package month that already had its run, recorded or approved
+    after it, is billed here: the overage it adds to that month, as a line of its own.
+    Refused if the month already has a run invoice that is not cancelled.
+
+    About a dozen queries in one short transaction: the draft and its lines are
+    computed in memory and inserted once (SQLite has one writer at a time)."""
     member.require_manager()
     member.require_same_agency(client, issuer)
     month = ledger.month_start(month)
     period_end = ledger.add_months(month, 1) - dt.timedelta(days=1)
-    zone = ledger.client_zone(client)
-    start, end = ledger.month_bounds(month, zone)
     with transaction.atomic():
         # One run per client and month: the client's row is the lock (contract changes
         # take it too).
-        Client.objects.select_for_update().get(pk=client.pk)
+        client = Client.objects.select_for_update().get(pk=client.pk)
         # The terms of the month invoiced, not today's.
-        contract = ledger.contract_on(client, period_end)
+        versions = ledger.contract_versions(client, until=month)
+        contract = ledger.version_for(versions, month)
         if contract is None:
             raise ValidationError(_("%(client)s has no contract.") % {"client": client.name})
         if (
@@ -287,25 +335,45 @@ def draft_month(member: Member, client: Client, *, issuer: Issuer, month: dt.dat
             .exists()
         ):
             raise ValidationError(_("This month has already been invoiced."))
-        invoice = create_draft(
-            member, issuer=issuer, client=client, period_start=month, period_end=period_end
+        invoice = _new_draft(
+            member, issuer, client, contract, {"period_start": month, "period_end": period_end}
         )
         with translation.override(invoice.language):
-            _run_lines(member, invoice, contract, client, month, start, end)
+            specs, billed = _run_lines(client, versions, contract, month)
+        lines = [
+            InvoiceLine(
+                agency_id=invoice.agency_id, invoice=invoice, position=position,
+                description=description[:500], quantity=quantity.quantize(CENT), unit=unit,
+                unit_price=price.quantize(CENT), vat_rate=contract.vat_rate,
+                net_amount=money(quantity * price),
+            )
+            for position, (description, quantity, price, unit) in enumerate(specs, start=1)
+        ]  # fmt: skip
+        _set_totals(invoice, lines)
+        invoice.save()
+        InvoiceLine.objects.bulk_create(lines)
+        # Billed time is locked: approved now if the contract needs no client approval.
+        unapproved = [entry.pk for entry in billed if entry.approved_at is None]
+        if unapproved:
+            TimeEntry.objects.filter(pk__in=unapproved, approved_at__isnull=True).update(
+                approved_at=timezone.now(), approved_by_member=member
+            )
+        if billed:
+            InvoicedTime.objects.bulk_create(
+                InvoicedTime(agency_id=invoice.agency_id, invoice=invoice, time_entry=entry)
+                for entry in billed
+            )
     return invoice
 
 
 def _run_lines(
-    member: Member,
-    invoice: Invoice,
-    contract: Contract,
-    client: Client,
-    month: dt.date,
-    start: dt.datetime,
-    end: dt.datetime,
-) -> None:
+    client: Client, versions: list[Contract], contract: Contract, month: dt.date
+) -> tuple[list[Spec], list[TimeEntry]]:
+    """The lines of ``month``'s run (``contract`` is its version) and the time entries
+    they bill."""
+    start, end = ledger.month_bounds(month, ledger.client_zone(client))
     label = month.strftime("%m/%Y")
-    specs: list[tuple[str, Decimal, Decimal, str]] = []
+    specs: list[Spec] = []
 
     def line(description: str, quantity: Decimal, price: Decimal, unit: str) -> None:
         specs.append((description, quantity, price, unit))
@@ -323,56 +391,65 @@ def _run_lines(
     prices: dict[Any, Decimal] = {
         p.category_id: p.price for p in TaskPrice.objects.filter(contract=contract)
     }
-    priced_tasks = list(
-        Task.objects.filter(
-            client=client, status=Task.Status.DONE, done_at__gte=start, done_at__lt=end,
-            category_id__in=list(prices),
-        ).order_by("done_at")
-    )  # fmt: skip
+    priced_tasks: list[Task] = []
+    if prices:
+        priced_tasks = list(
+            Task.objects.filter(
+                client=client, status=Task.Status.DONE, done_at__gte=start, done_at__lt=end,
+                category_id__in=list(prices),
+            ).order_by("done_at")
+        )  # fmt: skip
     for task in priced_tasks:
         line(f"{task.title} ({task.code})", Decimal(1), prices[task.category_id],
              InvoiceLine.Unit.PIECE)  # fmt: skip
 
-    entries = TimeEntry.objects.filter(
-        client=client, ended_at__isnull=False, is_billable=True, started_at__lt=end
-    ).exclude(task_id__in=[task.pk for task in priced_tasks])
-    entries = entries.exclude(pk__in=InvoicedTime.objects.values("time_entry_id"))
+    entries = (
+        TimeEntry.objects.filter(
+            client=client, ended_at__isnull=False, is_billable=True, started_at__lt=end
+        )
+        .exclude(task_id__in=[task.pk for task in priced_tasks])
+        # Correlated, so the unique index answers it (NOT IN read every billed entry).
+        .exclude(Exists(InvoicedTime.objects.filter(time_entry_id=OuterRef("pk"))))
+    )
     if contract.needs_time_approval:
         entries = entries.filter(approved_at__isnull=False)
     chosen = list(entries.select_for_update())
 
     # Each entry is billed by the contract version of its own month (client's zone).
-    versions = ledger.contract_versions(client, until=month)
     by_month: dict[dt.date, list[TimeEntry]] = defaultdict(list)
     for entry in chosen:
         by_month[ledger.month_start(entry.started_at.astimezone(start.tzinfo).date())].append(entry)
+    run_months: set[dt.date] | None = None
     billed: list[TimeEntry] = []
+    late: list[TimeEntry] = []
     hourly: list[tuple[dt.date, Contract, list[TimeEntry]]] = []
     for entry_month, group in sorted(by_month.items()):
         terms = ledger.version_for(versions, entry_month)
         if terms is None:
             continue  # before the first contract: no terms to bill it by
         if terms.has_package:
-            # The package covers its month's time (an older package month was settled by
-            # its own run, with the overage of its ledger).
+            # The package covers its month's time, billed by that month's run; time
+            # that came after an earlier month's run is billed late, here.
             if entry_month == month:
                 billed.extend(group)
+            else:
+                run_months = _run_months(client) if run_months is None else run_months
+                if entry_month in run_months:
+                    late.extend(group)
             continue
         hourly.append((entry_month, terms, group))
         billed.extend(group)
 
-    if contract.has_package:
-        month_row = ledger.client_ledger(client, until=month)[-1]
-        approved = OverageApproval.objects.filter(client=client, month=month).exists()
-        if month_row.overage and (approved or not contract.overage_needs_approval):
-            price = contract.overage_rate or contract.hourly_rate
-            line(_("Hours beyond the package, %(month)s") % {"month": label},
-                 _hours(month_row.overage), price, InvoiceLine.Unit.HOUR)  # fmt: skip
-    levels = dict(
-        AssistantProfile.objects.filter(
-            member_id__in={entry.member_id for entry in billed}
-        ).values_list("member_id", "level")
-    )
+    if contract.has_package or late:
+        _package_lines(client, versions, month, late, run_months or set(), line)
+        billed.extend(late)
+    levels: dict[Any, str] = {}
+    if any(rate.level for _month, terms, _group in hourly for rate in terms.rates.all()):
+        levels = dict(
+            AssistantProfile.objects.filter(
+                member_id__in={entry.member_id for entry in billed}
+            ).values_list("member_id", "level")
+        )
     for entry_month, terms, group in hourly:
         by_rate: dict[Decimal, list[TimeEntry]] = defaultdict(list)
         for entry in group:
@@ -386,33 +463,47 @@ def _run_lines(
             if minutes and hourly_rate > 0:
                 line(_("Assistance, %(month)s") % {"month": entry_month.strftime("%m/%Y")},
                      _hours(minutes), hourly_rate, InvoiceLine.Unit.HOUR)  # fmt: skip
-    chosen = billed
-    _add_run_lines(invoice, specs, vat_rate=contract.vat_rate)
-    # Billed time is locked: approved now if the contract needs no client approval.
-    TimeEntry.objects.filter(pk__in=[e.pk for e in chosen], approved_at__isnull=True).update(
-        approved_at=timezone.now(), approved_by_member=member
-    )
-    InvoicedTime.objects.bulk_create(
-        InvoicedTime(agency_id=invoice.agency_id, invoice=invoice, time_entry=entry)
-        for entry in chosen
-    )
+    return specs, billed
 
 
-def _add_run_lines(
-    invoice: Invoice, specs: list[tuple[str, Decimal, Decimal, str]], *, vat_rate: Decimal
+def _package_lines(
+    client: Client,
+    versions: list[Contract],
+    month: dt.date,
+    late: list[TimeEntry],
+    run_months: set[dt.date],
+    line: Any,
 ) -> None:
-    """The run's lines in one insert (the draft is new and locked by the run)."""
-    InvoiceLine.objects.bulk_create(
-        InvoiceLine(
-            agency_id=invoice.agency_id, invoice=invoice, position=position,
-            description=description[:500], quantity=quantity.quantize(CENT), unit=unit,
-            unit_price=price.quantize(CENT), vat_rate=vat_rate,
-            net_amount=money(quantity * price),
+    """Overage lines from the ledger: ``month``'s own (if its version has a package),
+    and for each earlier month that had its run, the overage that the ``late`` entries
+    add to it (the ledger with them against the ledger without them), at that month's
+    terms. Overage that needs the client's approval is billed once approved."""
+    approved = set(
+        OverageApproval.objects.filter(client=client, month__lte=month).values_list(
+            "month", flat=True
         )
-        for position, (description, quantity, price, unit) in enumerate(specs, start=1)
-    )  # fmt: skip
-    _recompute(invoice)
-    invoice.save(update_fields=["net_total", "vat_total", "gross_total", "updated_at"])
+    )
+    rows = ledger.client_ledger(client, until=month, versions=versions)
+    before = (
+        ledger.client_ledger(
+            client, until=month, versions=versions, leaving_out={entry.pk for entry in late}
+        )
+        if late
+        else rows
+    )
+    for row, earlier in zip(rows, before, strict=True):
+        terms = ledger.version_for(versions, row.month)
+        if terms is None or (terms.overage_needs_approval and row.month not in approved):
+            continue
+        price = terms.overage_rate or terms.hourly_rate
+        label = row.month.strftime("%m/%Y")
+        if row.month == month and row.overage:
+            line(_("Hours beyond the package, %(month)s") % {"month": label},
+                 _hours(row.overage), price, InvoiceLine.Unit.HOUR)  # fmt: skip
+        elif row.month < month and row.month in run_months and row.overage > earlier.overage:
+            line(_("Hours beyond the package, %(month)s, recorded after its invoice")
+                 % {"month": label},
+                 _hours(row.overage - earlier.overage), price, InvoiceLine.Unit.HOUR)  # fmt: skip
 
 
 def run_invoices(member: Member, *, issuer: Issuer, month: dt.date) -> list[Invoice]:

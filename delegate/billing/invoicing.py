@@ -477,17 +477,19 @@ def _package_lines(
     """Overage lines from the ledger: ``month``'s own (if its version has a package),
     and for each earlier month that had its run, the overage that the ``late`` entries
     add to it (the ledger with them against the ledger without them), at that month's
-    terms. Overage that needs the client's approval is billed once approved."""
+    terms. Overage that needs the client's approval is billed once approved; where
+    hours need the client's approval, only approved hours count."""
     approved = set(
         OverageApproval.objects.filter(client=client, month__lte=month).values_list(
             "month", flat=True
         )
     )
-    rows = ledger.client_ledger(client, until=month, versions=versions)
+    rows = ledger.client_ledger(client, until=month, versions=versions, for_billing=True)
     before = (
         ledger.client_ledger(
-            client, until=month, versions=versions, leaving_out={entry.pk for entry in late}
-        )
+            client, until=month, versions=versions, for_billing=True,
+            leaving_out={entry.pk for entry in late},
+        )  # fmt: skip
         if late
         else rows
     )

@@ -114,25 +114,25 @@ def _entries_by_month(
     last: dt.date,
     zone: zoneinfo.ZoneInfo,
     leaving_out: Collection[Any] = (),
-) -> dict[dt.date, list[tuple[Any, int]]]:
-    """``(task_id, minutes)`` of the billable finished entries per month (in the
-    client's zone) from ``first`` to ``last``, but those in ``leaving_out`` (ids): one
-    query for the whole ledger."""
+) -> dict[dt.date, list[tuple[Any, int, bool]]]:
+    """``(task_id, minutes, is_approved)`` of the billable finished entries per month
+    (in the client's zone) from ``first`` to ``last``, but those in ``leaving_out``
+    (ids): one query for the whole ledger."""
     start, _end = month_bounds(first, zone)
     _start, end = month_bounds(last, zone)
-    by_month: dict[dt.date, list[tuple[Any, int]]] = {}
+    by_month: dict[dt.date, list[tuple[Any, int, bool]]] = {}
     rows = TimeEntry.objects.filter(
         client_id=client.pk,
         started_at__gte=start,
         started_at__lt=end,
         ended_at__isnull=False,
         is_billable=True,
-    ).values_list("pk", "started_at", "task_id", "minutes")
-    for pk, started_at, task_id, minutes in rows:
+    ).values_list("pk", "started_at", "task_id", "minutes", "approved_at")
+    for pk, started_at, task_id, minutes, approved_at in rows:
         if pk in leaving_out:
             continue
         month = month_start(started_at.astimezone(zone).date())
-        by_month.setdefault(month, []).append((task_id, minutes))
+        by_month.setdefault(month, []).append((task_id, minutes, approved_at is not None))
     return by_month
 
 
@@ -142,11 +142,14 @@ def client_ledger(
     until: dt.date,
     versions: list[Contract] | None = None,
     leaving_out: Collection[Any] = (),
+    for_billing: bool = False,
 ) -> list[LedgerMonth]:
     """The ledger of every month with a prepaid package, from the first one up to
     ``until``'s month; empty if no version up to then has a package. ``versions`` are
     ``contract_versions(client, until=until)`` if the caller has them already;
-    ``leaving_out`` are ids of time entries to compute it without.
+    ``leaving_out`` are ids of time entries to compute it without. ``for_billing``
+    counts only the time that can be billed: approved, in months whose version needs
+    the client's approval of hours (otherwise all time counts, approved or not).
 
     Each month is computed with the contract version in force in it: its package, its
     rounding, and at the month's end its rollover cap and expiry. A version without a
@@ -175,7 +178,11 @@ def client_ledger(
         bought = contract.package_minutes
         lots.append([month, bought])
         used = rounded_total(
-            entries.get(month, []),
+            [
+                (task_id, minutes)
+                for task_id, minutes, is_approved in entries.get(month, [])
+                if is_approved or not (for_billing and contract.needs_time_approval)
+            ],
             increment=contract.rounding_increment,
             mode=contract.rounding_mode,
         )

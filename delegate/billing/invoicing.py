@@ -485,14 +485,12 @@ def _package_lines(
         )
     )
     rows = ledger.client_ledger(client, until=month, versions=versions, for_billing=True)
-    before = (
-        ledger.client_ledger(
+    before = rows
+    if late:
+        before = ledger.client_ledger(
             client, until=month, versions=versions, for_billing=True,
             leaving_out={entry.pk for entry in late},
         )  # fmt: skip
-        if late
-        else rows
-    )
     for row, earlier in zip(rows, before, strict=True):
         terms = ledger.version_for(versions, row.month)
         if terms is None or (terms.overage_needs_approval and row.month not in approved):
@@ -636,7 +634,8 @@ def issue_invoice(member: Member, invoice: Invoice) -> Invoice:
         )
         if not invoice.is_draft:
             raise ValidationError(_("This invoice has already been issued."))
-        _set_treatment(invoice, issuer)
+        if invoice.kind == Invoice.Kind.INVOICE:
+            _set_treatment(invoice, issuer)  # a correction keeps the corrected one's
         lines = _recompute(invoice)
         missing = missing_fields(invoice, issuer, lines)
         if missing:
@@ -662,6 +661,8 @@ def issue_invoice(member: Member, invoice: Invoice) -> Invoice:
             Invoice.objects.filter(pk=invoice.corrects_id).update(
                 status=Invoice.Status.CANCELLED, updated_at=timezone.now()
             )
+        if invoice.corrects_id and invoice.kind == Invoice.Kind.CREDIT_NOTE:
+            _settle(Invoice.objects.select_for_update().get(pk=invoice.corrects_id))
     return invoice
 
 
@@ -674,6 +675,10 @@ def cancel_invoice(member: Member, invoice: Invoice, *, reason: str) -> Invoice:
         raise ValidationError(_("Only issued invoices can be cancelled."))
     if invoice.kind != Invoice.Kind.INVOICE:
         raise ValidationError(_("A cancellation cannot be cancelled."))
+    if invoice.credited_total > 0:
+        raise ValidationError(
+            _("This invoice has credit notes: credit the rest with another credit note.")
+        )
     if not reason.strip():
         raise ValidationError({"reason": _("Give a reason.")})
     with transaction.atomic():
@@ -703,16 +708,29 @@ def cancel_invoice(member: Member, invoice: Invoice, *, reason: str) -> Invoice:
 
 
 def _settle(invoice: Invoice) -> None:
+    """The paid and credited totals and the status that follows from them: credited
+    in full, paid (payments cover what the credit notes left), partly paid, partly
+    credited, or sent / issued."""
     paid = invoice.payments.aggregate(total=Sum("amount"))["total"] or ZERO
-    invoice.paid_total = paid
+    credited = (
+        Invoice.objects.filter(corrects=invoice, kind=Invoice.Kind.CREDIT_NOTE)
+        .exclude(status=Invoice.Status.DRAFT)
+        .aggregate(total=Sum("gross_total"))["total"]
+        or ZERO
+    )
+    invoice.paid_total, invoice.credited_total = paid, credited
     if invoice.status != Invoice.Status.CANCELLED:
-        if paid >= invoice.gross_total:
+        if credited >= invoice.gross_total:
+            invoice.status = Invoice.Status.CREDITED
+        elif paid >= invoice.gross_total - credited:
             invoice.status = Invoice.Status.PAID
         elif paid > 0:
             invoice.status = Invoice.Status.PARTLY_PAID
+        elif credited > 0:
+            invoice.status = Invoice.Status.PARTLY_CREDITED
         else:
             invoice.status = Invoice.Status.SENT if invoice.sent_at else Invoice.Status.ISSUED
-    invoice.save(update_fields=["paid_total", "status", "updated_at"])
+    invoice.save(update_fields=["paid_total", "credited_total", "status", "updated_at"])
 
 
 def record_payment(

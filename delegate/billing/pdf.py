@@ -396,6 +396,12 @@ def _lines_table(pdf: Any, snapshot: dict[str, Any], locale: str) -> None:
 
 def _payment_text(snapshot: dict[str, Any], locale: str) -> str:
     issuer = snapshot["issuer"]
+    if snapshot["kind"] != Invoice.Kind.INVOICE:
+        return _("%(amount)s is credited against invoice %(number)s of %(date)s.") % {
+            "amount": _money(snapshot["gross_total"], snapshot["currency"], locale),
+            "number": snapshot["corrects"],
+            "date": _date(snapshot["corrects_date"], snapshot["language"]),
+        }
     return _(
         "Please pay %(amount)s by %(due)s to %(name)s, IBAN %(iban)s%(bic)s, quoting %(number)s."
     ) % {

@@ -273,10 +273,10 @@ def test_time_recorded_after_a_package_months_run_is_billed_by_the_next_run(cast
     ]
     late = entry(cast, at(first, 20), 45)  # after the run: 90 min in that month
     invoice = invoicing.draft_month(cast.alice, cast.acme, issuer=the_issuer, month=second)
+    late_line = f"Hours beyond the package, {first:%m/%Y}, recorded after its invoice"
     assert [(ln.description, ln.quantity, ln.unit_price) for ln in invoice.lines.all()] == [
         (f"Prepaid package 1 hours, {second:%m/%Y}", Decimal("1.00"), Decimal("100.00")),
-        (f"Hours beyond the package, {first:%m/%Y}, recorded after its invoice",
-         Decimal("0.50"), Decimal("50.00")),  # fmt: skip
+        (late_line, Decimal("0.50"), Decimal("50.00")),
     ]
     assert InvoicedTime.objects.get(time_entry=late).invoice == invoice
     # Billed once: the run after that does not bill it again.

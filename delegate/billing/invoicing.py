@@ -312,65 +312,151 @@ def draft_month(member: Member, client: Client, *, issuer: Issuer, month: dt.dat
     after it, is billed here: the overage it adds to that month, as a line of its own.
     Refused if the month already has a run invoice that is not cancelled.
 
-    About a dozen queries in one short transaction: the draft and its lines are
-    computed in memory and inserted once (SQLite has one writer at a time)."""
+    The run reads and computes first and takes the lock (the client's row; on SQLite
+    the database's one writer) only to check that what it read is unchanged and to
+    write: then other runs and writers wait for a few statements, not for the whole
+    computation. If anything changed meanwhile, or if the run needs a package's
+    ledger or task prices (whose inputs reach further), it is computed again under
+    the lock. Unchecked, as if the run had happened just before: the client's
+    address and the assistants' levels."""
     member.require_manager()
     member.require_same_agency(client, issuer)
     month = ledger.month_start(month)
     period_end = ledger.add_months(month, 1) - dt.timedelta(days=1)
+    planned = _plan_run(member, issuer, client, month, optimistic=True)
     with transaction.atomic():
         # One run per client and month: the client's row is the lock (contract changes
         # take it too).
-        client = Client.objects.select_for_update().get(pk=client.pk)
-        # The terms of the month invoiced, not today's.
-        versions = ledger.contract_versions(client, until=month)
-        contract = ledger.version_for(versions, month)
-        if contract is None:
-            raise ValidationError(_("%(client)s has no contract.") % {"client": client.name})
-        if (
-            Invoice.objects.filter(
-                client=client, kind=Invoice.Kind.INVOICE, period_start=month, period_end=period_end
-            )
-            .exclude(status=Invoice.Status.CANCELLED)
-            .exists()
-        ):
-            raise ValidationError(_("This month has already been invoiced."))
-        invoice = _new_draft(
-            member, issuer, client, contract, {"period_start": month, "period_end": period_end}
+        locked = Client.objects.select_for_update().get(pk=client.pk)
+        runs = Invoice.objects.filter(
+            client=locked, kind=Invoice.Kind.INVOICE, period_start=month, period_end=period_end
         )
-        with translation.override(invoice.language):
-            specs, billed = _run_lines(client, versions, contract, month)
-        lines = [
-            InvoiceLine(
-                agency_id=invoice.agency_id, invoice=invoice, position=position,
-                description=description[:500], quantity=quantity.quantize(CENT), unit=unit,
-                unit_price=price.quantize(CENT), vat_rate=contract.vat_rate,
-                net_amount=money(quantity * price),
-            )
-            for position, (description, quantity, price, unit) in enumerate(specs, start=1)
-        ]  # fmt: skip
-        _set_totals(invoice, lines)
-        invoice.save()
-        InvoiceLine.objects.bulk_create(lines)
-        # Billed time is locked: approved now if the contract needs no client approval.
-        unapproved = [entry.pk for entry in billed if entry.approved_at is None]
-        if unapproved:
-            TimeEntry.objects.filter(pk__in=unapproved, approved_at__isnull=True).update(
-                approved_at=timezone.now(), approved_by_member=member
-            )
-        if billed:
-            InvoicedTime.objects.bulk_create(
-                InvoicedTime(agency_id=invoice.agency_id, invoice=invoice, time_entry=entry)
-                for entry in billed
-            )
-    return invoice
+        if runs.exclude(status=Invoice.Status.CANCELLED).exists():
+            raise ValidationError(_("This month has already been invoiced."))
+        run = planned
+        if run is None or run.state != _run_state(locked, run.contract, month):
+            run = _plan_run(member, issuer, locked, month)
+        if run is None:
+            raise RuntimeError("only an optimistic plan is ever None")
+        _write_run(member, run)
+    return run.invoice
+
+
+# What a run read, compared under the lock: the client's fields it uses, the contract
+# versions and the time entries it bills (every field that changes what is billed).
+CLIENT_STATE = ("name", "vat_id", "email", "language", "time_zone")
+ENTRY_STATE = (
+    "pk", "started_at", "ended_at", "minutes", "is_billable", "approved_at", "member_id",
+    "task_id",
+)  # fmt: skip
+
+
+@dataclass
+class _Run:
+    invoice: Invoice  # not saved yet
+    lines: list[InvoiceLine]
+    billed: list[TimeEntry]
+    contract: Contract
+    state: tuple[Any, ...]
+
+
+def _plan_run(
+    member: Member, issuer: Issuer, client: Client, month: dt.date, *, optimistic: bool = False
+) -> _Run | None:
+    """The run's draft, lines and billed entries, computed but not written; with
+    ``optimistic`` (outside the lock), None for a run that must be computed under it."""
+    period_end = ledger.add_months(month, 1) - dt.timedelta(days=1)
+    # The terms of the month invoiced, not today's.
+    versions = ledger.contract_versions(client, until=month)
+    contract = ledger.version_for(versions, month)
+    if contract is None:
+        raise ValidationError(_("%(client)s has no contract.") % {"client": client.name})
+    prices: dict[Any, Decimal] = {
+        p.category_id: p.price for p in TaskPrice.objects.filter(contract=contract)
+    }
+    if optimistic and (prices or any(version.has_package for version in versions)):
+        return None
+    invoice = _new_draft(
+        member, issuer, client, contract, {"period_start": month, "period_end": period_end}
+    )
+    with translation.override(invoice.language):
+        specs, billed, chosen = _run_lines(client, versions, contract, month, prices)
+    lines = [
+        InvoiceLine(
+            agency_id=invoice.agency_id, invoice=invoice, position=position,
+            description=description[:500], quantity=quantity.quantize(CENT), unit=unit,
+            unit_price=price.quantize(CENT), vat_rate=contract.vat_rate,
+            net_amount=money(quantity * price),
+        )
+        for position, (description, quantity, price, unit) in enumerate(specs, start=1)
+    ]  # fmt: skip
+    _set_totals(invoice, lines)
+    state = (
+        tuple(getattr(client, name) for name in CLIENT_STATE),
+        [version.pk for version in versions],
+        {tuple(getattr(entry, name) for name in ENTRY_STATE) for entry in chosen},
+    )
+    return _Run(invoice, lines, billed, contract, state)
+
+
+def _run_state(client: Client, contract: Contract, month: dt.date) -> tuple[Any, ...]:
+    """``_Run.state`` as it is now (under the lock): two queries."""
+    versions = Contract.objects.filter(
+        client=client, starts_on__lt=ledger.add_months(month, 1)
+    ).order_by("starts_on")
+    end = ledger.month_bounds(month, ledger.client_zone(client))[1]
+    entries = _unbilled_entries(client, contract, end, priced_tasks=[])
+    return (
+        tuple(getattr(client, name) for name in CLIENT_STATE),
+        list(versions.values_list("pk", flat=True)),
+        set(entries.values_list(*ENTRY_STATE).select_for_update()),
+    )
+
+
+def _write_run(member: Member, run: _Run) -> None:
+    """Insert the draft and its lines at once, and mark the billed time."""
+    run.invoice.save()
+    InvoiceLine.objects.bulk_create(run.lines)
+    # Billed time is locked: approved now if the contract needs no client approval.
+    unapproved = [entry.pk for entry in run.billed if entry.approved_at is None]
+    if unapproved:
+        TimeEntry.objects.filter(pk__in=unapproved, approved_at__isnull=True).update(
+            approved_at=timezone.now(), approved_by_member=member
+        )
+    if run.billed:
+        InvoicedTime.objects.bulk_create(
+            InvoicedTime(agency_id=run.invoice.agency_id, invoice=run.invoice, time_entry=entry)
+            for entry in run.billed
+        )
+
+
+def _unbilled_entries(
+    client: Client, contract: Contract, end: dt.datetime, *, priced_tasks: list[Task]
+) -> Any:
+    """The finished billable entries before ``end`` not billed yet (approved ones, if
+    ``contract`` needs the client's approval), but those of ``priced_tasks``."""
+    entries = (
+        TimeEntry.objects.filter(
+            client=client, ended_at__isnull=False, is_billable=True, started_at__lt=end
+        )
+        .exclude(task_id__in=[task.pk for task in priced_tasks])
+        # Correlated, so the unique index answers it (NOT IN read every billed entry).
+        .exclude(Exists(InvoicedTime.objects.filter(time_entry_id=OuterRef("pk"))))
+    )
+    if contract.needs_time_approval:
+        entries = entries.filter(approved_at__isnull=False)
+    return entries
 
 
 def _run_lines(
-    client: Client, versions: list[Contract], contract: Contract, month: dt.date
-) -> tuple[list[Spec], list[TimeEntry]]:
-    """The lines of ``month``'s run (``contract`` is its version) and the time entries
-    they bill."""
+    client: Client,
+    versions: list[Contract],
+    contract: Contract,
+    month: dt.date,
+    prices: dict[Any, Decimal],
+) -> tuple[list[Spec], list[TimeEntry], list[TimeEntry]]:
+    """The lines of ``month``'s run (``contract`` is its version), the time entries
+    they bill, and all the unbilled entries it read."""
     start, end = ledger.month_bounds(month, ledger.client_zone(client))
     label = month.strftime("%m/%Y")
     specs: list[Spec] = []
@@ -388,9 +474,6 @@ def _run_lines(
             Decimal(1), contract.package_fee, InvoiceLine.Unit.MONTH,
         )  # fmt: skip
 
-    prices: dict[Any, Decimal] = {
-        p.category_id: p.price for p in TaskPrice.objects.filter(contract=contract)
-    }
     priced_tasks: list[Task] = []
     if prices:
         priced_tasks = list(
@@ -403,17 +486,10 @@ def _run_lines(
         line(f"{task.title} ({task.code})", Decimal(1), prices[task.category_id],
              InvoiceLine.Unit.PIECE)  # fmt: skip
 
-    entries = (
-        TimeEntry.objects.filter(
-            client=client, ended_at__isnull=False, is_billable=True, started_at__lt=end
-        )
-        .exclude(task_id__in=[task.pk for task in priced_tasks])
-        # Correlated, so the unique index answers it (NOT IN read every billed entry).
-        .exclude(Exists(InvoicedTime.objects.filter(time_entry_id=OuterRef("pk"))))
-    )
-    if contract.needs_time_approval:
-        entries = entries.filter(approved_at__isnull=False)
-    chosen = list(entries.select_for_update())
+    entries = _unbilled_entries(client, contract, end, priced_tasks=priced_tasks)
+    if transaction.get_connection().in_atomic_block:
+        entries = entries.select_for_update()  # under the lock: computed again there
+    chosen = list(entries)
 
     # Each entry is billed by the contract version of its own month (client's zone).
     by_month: dict[dt.date, list[TimeEntry]] = defaultdict(list)
@@ -463,7 +539,7 @@ def _run_lines(
             if minutes and hourly_rate > 0:
                 line(_("Assistance, %(month)s") % {"month": entry_month.strftime("%m/%Y")},
                      _hours(minutes), hourly_rate, InvoiceLine.Unit.HOUR)  # fmt: skip
-    return specs, billed
+    return specs, billed, chosen
 
 
 def _package_lines(

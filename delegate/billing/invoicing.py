@@ -690,6 +690,14 @@ def _snapshot(invoice: Invoice, issuer: Issuer, lines: list[InvoiceLine]) -> dic
     }  # fmt: skip
 
 
+# What issuing sets on the draft.
+ISSUED_FIELDS = (
+    "vat_treatment", "net_total", "vat_total", "gross_total", "sequence", "number",
+    "issue_date", "due_date", "issued_at", "issued_by", "snapshot", "previous_hash",
+    "content_hash", "status", "updated_at",
+)  # fmt: skip
+
+
 def chain_hash(previous_hash: str, snapshot: dict[str, Any]) -> str:
     canonical = json.dumps(snapshot, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(f"{previous_hash}\n{canonical}".encode()).hexdigest()
@@ -698,11 +706,13 @@ def chain_hash(previous_hash: str, snapshot: dict[str, Any]) -> str:
 def issue_invoice(member: Member, invoice: Invoice) -> Invoice:
     """Give the draft the next number of its issuer's series, freeze its content in a
     snapshot and link it into the issuer's hash chain. Raises ValidationError listing
-    what § 14 UStG requires and is missing, or if it is no longer a draft."""
+    what § 14 UStG requires and is missing, or if it is no longer a draft.
+
+    The issuer's row, which every issue of its series waits for, is locked last and
+    held for three statements (the invoice is locked and read before it)."""
     member.require_manager()
     member.require_same_agency(invoice)
     with transaction.atomic():
-        issuer = Issuer.objects.select_for_update().get(pk=invoice.issuer_id)
         invoice = (
             Invoice.objects.select_for_update(of=("self",))
             .select_related("corrects")
@@ -710,9 +720,11 @@ def issue_invoice(member: Member, invoice: Invoice) -> Invoice:
         )
         if not invoice.is_draft:
             raise ValidationError(_("This invoice has already been issued."))
+        lines = list(invoice.lines.order_by("position"))
+        issuer = Issuer.objects.select_for_update().get(pk=invoice.issuer_id)
         if invoice.kind == Invoice.Kind.INVOICE:
             _set_treatment(invoice, issuer)  # a correction keeps the corrected one's
-        lines = _recompute(invoice)
+        _set_totals(invoice, lines)
         missing = missing_fields(invoice, issuer, lines)
         if missing:
             raise ValidationError(
@@ -729,7 +741,11 @@ def issue_invoice(member: Member, invoice: Invoice) -> Invoice:
         invoice.previous_hash = issuer.last_hash
         invoice.content_hash = chain_hash(issuer.last_hash, invoice.snapshot)
         invoice.status = Invoice.Status.ISSUED
-        invoice.save()
+        invoice.updated_at = invoice.issued_at
+        # One UPDATE of the locked draft (Invoice.save would read the row again first).
+        Invoice.objects.filter(pk=invoice.pk, status=Invoice.Status.DRAFT).update(
+            **{name: getattr(invoice, name) for name in ISSUED_FIELDS}
+        )
         issuer.next_number += 1
         issuer.last_hash = invoice.content_hash
         issuer.save(update_fields=["next_number", "last_hash"])

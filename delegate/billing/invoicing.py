@@ -921,11 +921,15 @@ def deliver(invoice_id: Any) -> bool:
         return False
     snapshot = invoice.snapshot
     with translation.override(invoice.language):
-        subject = _("Invoice %(number)s from %(issuer)s") % {
-            "number": invoice.number,
-            "issuer": snapshot["issuer"]["legal_name"],
-        }
-        body = render_to_string("billing/email/invoice.txt", {"s": snapshot})
+        document = str(Invoice.Kind(invoice.kind).label)
+        names = {"number": invoice.number, "issuer": snapshot["issuer"]["legal_name"]}
+        if invoice.kind == Invoice.Kind.INVOICE:
+            subject = _("Invoice %(number)s from %(issuer)s") % names
+        else:
+            subject = _("%(document)s %(number)s from %(issuer)s") % {**names, "document": document}
+        body = render_to_string(
+            "billing/email/invoice.txt", {"s": snapshot, "document": document}
+        )
     message = EmailMessage(
         subject,
         body,

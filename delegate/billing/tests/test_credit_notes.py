@@ -21,9 +21,9 @@ from delegate.billing.tests.test_einvoice import _xpath
 from delegate.testing import Cast, db_state
 
 
-def _issued(cast: Cast) -> Invoice:
+def _issued(cast: Cast, **fields: str) -> Invoice:
     """RE-00001: 2.5 h research at 80.00 (19 %) and 3 travel bookings at 12.00 (7 %)."""
-    invoice = draft(cast, issuer(cast))
+    invoice = draft(cast, issuer(cast), **fields)
     invoicing.add_line(
         cast.alice, invoice, description="Travel booking", quantity=Decimal("3"),
         unit_price=Decimal("12.00"), vat_rate=Decimal("7.00"),
@@ -173,3 +173,17 @@ def test_a_partial_credit_note_passes_the_en16931_rules(cast: Cast) -> None:
     ]
     assert _xpath(xml, "//ram:DuePayableAmount/text()") == [str(credit.gross_total)]
     assert invoice_pdf(credit).startswith(b"%PDF")
+
+
+def test_a_credit_note_is_emailed_as_a_credit_note(cast: Cast) -> None:
+    from django.core import mail
+
+    original = _issued(cast, recipient_email="ap@acme.test")
+    travel = _lines(original)["Travel booking"]
+    credit = credit_invoice(cast.alice, original, reason="Booking cancelled",
+                            quantities={travel.pk: Decimal("1")})  # fmt: skip
+    assert invoicing.deliver(credit.pk)
+    message = mail.outbox[-1]
+    assert message.subject == "Gutschrift RE-00002 von Alpha Assist GmbH"
+    assert "Gutschrift RE-00002 zur Rechnung RE-00001" in message.body
+    assert "Gutgeschrieben: 12.84 EUR." in message.body and "zahlbar" not in message.body

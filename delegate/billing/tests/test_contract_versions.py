@@ -239,18 +239,23 @@ def test_a_run_for_a_past_package_month_uses_that_months_package(cast: Cast) -> 
 
 def test_a_runs_header_comes_from_the_invoiced_months_version(cast: Cast) -> None:
     the_issuer = issuer(cast)
-    billing_address(cast)
+    billing_address(cast, country="AT", vat_id="ATU13585627")
     first, second = month(1), month(2)
     contract(cast, starts_on=first, is_business=True, leitweg_id="991-12345-67",
              payment_terms_days=30)  # fmt: skip
-    change(cast, second, is_business=False, leitweg_id="", payment_terms_days=7)
+    change(cast, second, hourly_rate=Decimal("60"), is_business=False, leitweg_id="",
+           payment_terms_days=7)  # fmt: skip
     entry(cast, at(first, 5), 60)
     entry(cast, at(second, 5), 60)
     older = invoicing.draft_month(cast.alice, cast.acme, issuer=the_issuer, month=first)
     newer = invoicing.draft_month(cast.alice, cast.acme, issuer=the_issuer, month=second)
-    header = ("recipient_is_business", "leitweg_id", "payment_terms_days")
-    assert [getattr(older, name) for name in header] == [True, "991-12345-67", 30]
-    assert [getattr(newer, name) for name in header] == [False, "", 7]
+    header = ("recipient_is_business", "leitweg_id", "payment_terms_days", "vat_treatment")
+    # Business with a VAT id in Austria: reverse charge; a consumer there: German VAT.
+    assert [getattr(older, name) for name in header] == [
+        True, "991-12345-67", 30, "reverse_charge",
+    ]  # fmt: skip
+    assert [getattr(newer, name) for name in header] == [False, "", 7, "domestic"]
+    assert older.vat_total == 0 and newer.vat_total == Decimal("11.40")  # 19 % of 60.00
 
 
 def _package_client(cast: Cast, first: dt.date, **fields: Any) -> Any:

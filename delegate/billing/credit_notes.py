@@ -130,5 +130,6 @@ def _credit_line(
             % {"position": line.position, "left": line.net_amount - credited}
         )
     new.vat_rate = line.vat_rate
+    new.service_start, new.service_end = line.service_start, line.service_end
     new.credits_line = line
     return new

@@ -275,7 +275,13 @@ def delete_draft(member: Member, invoice: Invoice) -> None:
 
 # --- invoice runs ------------------------------------------------------------------------
 
-Spec = tuple[str, Decimal, Decimal, str]  # description, quantity, unit price, unit
+# description, quantity, unit price, unit, and the month of the service where it is not
+# the invoiced month (time billed late: its service date, EN 16931 BT-134/135)
+Spec = tuple[str, Decimal, Decimal, str, dt.date | None]
+
+
+def _month_end(month: dt.date) -> dt.date:
+    return ledger.add_months(month, 1) - dt.timedelta(days=1)
 
 
 def _rate_for(contract: Contract, entry_member_id: Any, levels: dict[Any, str]) -> Decimal:
@@ -386,9 +392,10 @@ def _plan_run(
             agency_id=invoice.agency_id, invoice=invoice, position=position,
             description=description[:500], quantity=quantity.quantize(CENT), unit=unit,
             unit_price=price.quantize(CENT), vat_rate=contract.vat_rate,
-            net_amount=money(quantity * price),
+            net_amount=money(quantity * price), service_start=served,
+            service_end=_month_end(served) if served else None,
         )
-        for position, (description, quantity, price, unit) in enumerate(specs, start=1)
+        for position, (description, quantity, price, unit, served) in enumerate(specs, start=1)
     ]  # fmt: skip
     _set_totals(invoice, lines)
     state = (
@@ -461,8 +468,10 @@ def _run_lines(
     label = month.strftime("%m/%Y")
     specs: list[Spec] = []
 
-    def line(description: str, quantity: Decimal, price: Decimal, unit: str) -> None:
-        specs.append((description, quantity, price, unit))
+    def line(
+        description: str, quantity: Decimal, price: Decimal, unit: str, served: dt.date = month
+    ) -> None:
+        specs.append((description, quantity, price, unit, served if served != month else None))
 
     if contract.monthly_fee > 0:
         line(_("Flat monthly fee %(month)s") % {"month": label}, Decimal(1),
@@ -538,7 +547,7 @@ def _run_lines(
             )
             if minutes and hourly_rate > 0:
                 line(_("Assistance, %(month)s") % {"month": entry_month.strftime("%m/%Y")},
-                     _hours(minutes), hourly_rate, InvoiceLine.Unit.HOUR)  # fmt: skip
+                     _hours(minutes), hourly_rate, InvoiceLine.Unit.HOUR, entry_month)  # fmt: skip
     return specs, billed, chosen
 
 
@@ -579,7 +588,8 @@ def _package_lines(
         elif row.month < month and row.month in run_months and row.overage > earlier.overage:
             line(_("Hours beyond the package, %(month)s, recorded after its invoice")
                  % {"month": label},
-                 _hours(row.overage - earlier.overage), price, InvoiceLine.Unit.HOUR)  # fmt: skip
+                 _hours(row.overage - earlier.overage), price, InvoiceLine.Unit.HOUR,
+                 row.month)  # fmt: skip
 
 
 def run_invoices(member: Member, *, issuer: Issuer, month: dt.date) -> list[Invoice]:
@@ -677,6 +687,12 @@ def _snapshot(invoice: Invoice, issuer: Issuer, lines: list[InvoiceLine]) -> dic
                     vat_rules.effective_rate(invoice.vat_treatment, line.vat_rate),
                 ),
                 "net_amount": str(line.net_amount),
+                # Only where it differs from the invoice's period (older snapshots have none).
+                **(
+                    {"service_start": str(line.service_start), "service_end": str(line.service_end)}
+                    if line.service_start and line.service_end
+                    else {}
+                ),
             }
             for line in lines
         ],

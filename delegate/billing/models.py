@@ -458,6 +458,10 @@ class InvoiceLine(UUIDModel):
     )
     vat_rate = models.DecimalField(_("VAT rate (%)"), max_digits=4, decimal_places=2)
     net_amount = models.DecimalField(max_digits=12, decimal_places=2)
+    # The service period of a line whose service lies outside the invoice's period (time
+    # billed late); empty otherwise.
+    service_start = models.DateField(_("service from"), null=True, blank=True)
+    service_end = models.DateField(_("service until"), null=True, blank=True)
     # On a credit note: the line of the corrected invoice this credits (part of).
     credits_line = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="credits"

@@ -1,5 +1,6 @@
 """Partial credit notes: an invoice's credited total (which may change after issuing,
-like the paid total) and, on a credit note's line, the line of the invoice it credits.
+like the paid total) and, on a credit note's line, the line of the invoice it credits;
+and a line's own service period, for time billed after its month's invoice.
 
 SQLite adds the column by rebuilding the invoice table, which its triggers (and the
 lines' triggers, which name it) do not survive: they are dropped first and made again
@@ -91,6 +92,16 @@ class Migration(migrations.Migration):
                 related_name="credits",
                 to="billing.invoiceline",
             ),
+        ),
+        migrations.AddField(
+            model_name="invoiceline",
+            name="service_start",
+            field=models.DateField(blank=True, null=True, verbose_name="service from"),
+        ),
+        migrations.AddField(
+            model_name="invoiceline",
+            name="service_end",
+            field=models.DateField(blank=True, null=True, verbose_name="service until"),
         ),
         migrations.AlterField(
             model_name="invoice",

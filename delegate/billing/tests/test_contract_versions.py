@@ -12,15 +12,22 @@ from typing import Any
 import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from lxml import etree
 
 from delegate.billing import invoicing, ledger, services
+from delegate.billing.einvoice import cii_xml
 from delegate.billing.models import Contract, ContractRate, InvoicedTime, TaskPrice
 from delegate.billing.tests.helpers import billing_address, contract, entry, issuer
+from delegate.billing.tests.schematron import schematron_errors, xsd_errors
 from delegate.tasks.models import Category
 from delegate.testing import Cast, db_state
 from delegate.timetracking.models import TimeEntry
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
+NAMESPACES = {
+    "ram": "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100",
+    "udt": "urn:un:unece:uncefact:data:standard:UnqualifiedDataType:100",
+}
 NEW_YORK = zoneinfo.ZoneInfo("America/New_York")
 
 
@@ -217,6 +224,19 @@ def test_a_later_run_bills_older_unbilled_time_at_its_own_months_terms(cast: Cas
         # 50 min unrounded by the second version, at its rate
         (f"Assistance, {second:%m/%Y}", Decimal("0.83"), Decimal("90.00")),
     ]
+    # The older month's line carries its own service period (BT-134/135).
+    assert [(ln.service_start, ln.service_end) for ln in invoice.lines.all()] == [
+        (None, None), (first, ledger.add_months(first, 1) - dt.timedelta(days=1)), (None, None),
+    ]  # fmt: skip
+    issued = invoicing.issue_invoice(cast.alice, invoice)
+    xml = cii_xml(issued)
+    assert schematron_errors(xml) == [] and xsd_errors(xml) == []
+    line_periods = etree.fromstring(xml).xpath(
+        "//ram:IncludedSupplyChainTradeLineItem/ram:SpecifiedLineTradeSettlement"
+        "/ram:BillingSpecifiedPeriod/ram:StartDateTime/udt:DateTimeString/text()",
+        namespaces=NAMESPACES,
+    )
+    assert line_periods == [f"{first:%Y%m%d}"]
 
 
 def test_a_run_for_a_past_package_month_uses_that_months_package(cast: Cast) -> None:
@@ -284,6 +304,7 @@ def test_time_recorded_after_a_package_months_run_is_billed_by_the_next_run(cast
         (late_line, Decimal("0.50"), Decimal("50.00")),
     ]
     assert InvoicedTime.objects.get(time_entry=late).invoice == invoice
+    assert [ln.service_start for ln in invoice.lines.all()] == [None, first]
     # Billed once: the run after that does not bill it again.
     third = invoicing.draft_month(cast.alice, cast.acme, issuer=the_issuer, month=month(3))
     assert [ln.description for ln in third.lines.all()] == [

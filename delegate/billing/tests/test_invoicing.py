@@ -397,6 +397,7 @@ def test_a_run_is_computed_again_if_what_it_read_changed_before_it_locked(
         return run
 
     monkeypatch.setattr(invoicing, "_plan_run", plan_then_change)
+    monkeypatch.setattr(invoicing, "_one_writer", lambda: True)  # PostgreSQL too
     invoice = invoicing.draft_month(cast.alice, cast.acme, issuer=the_issuer, month=OCT)
     expected = {
         "minutes": [("Assistance, 10/2026", "1.50", "60.00", "90.00")],

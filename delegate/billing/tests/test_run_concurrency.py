@@ -11,6 +11,7 @@ import zoneinfo
 from collections.abc import Callable
 from decimal import Decimal
 
+import pytest
 from django.core.exceptions import ValidationError
 from django.db import connections
 
@@ -72,9 +73,14 @@ def test_concurrent_runs_of_one_month_make_one_draft(transactional_db: None) -> 
     assert done[0].net_total == Decimal("60.00")  # 2 × 20 min, each rounded up to 30
 
 
-def test_concurrent_runs_of_later_months_bill_older_time_once(transactional_db: None) -> None:
+@pytest.mark.parametrize("one_writer", [True, False], ids=["compute-then-lock", "under-lock"])
+def test_concurrent_runs_of_later_months_bill_older_time_once(
+    transactional_db: None, one_writer: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """September's time was never invoiced; the October, November and December runs
-    race, and each of them would bill it: exactly one does."""
+    race, and each of them would bill it: exactly one does (either way of running,
+    on either database)."""
+    monkeypatch.setattr(invoicing, "_one_writer", lambda: one_writer)
     cast = make_cast()
     the_issuer = issuer(cast)
     billing_address(cast)

@@ -133,9 +133,10 @@ def seed(clients: int, entries: int) -> tuple[Any, Any]:
 
 def invoice_clients(
     job: tuple[list[str], str, str],
-) -> tuple[int, float, float, float, float]:
+) -> tuple[int, float, float, float, float, float, float, float, float]:
     """One worker's share of the run: draft, issue, PDF and XML for each of its clients.
-    Returns (document bytes, seconds drafting, issuing, rendering, CPU seconds)."""
+    Returns (document bytes, seconds drafting, issuing, rendering, CPU seconds, and CPU
+    seconds drafting, issuing, rendering)."""
     from django.db import connection
 
     from delegate.agencies.models import Member
@@ -145,28 +146,48 @@ def invoice_clients(
     from delegate.clients.models import Client
 
     client_ids, owner_id, issuer_id = job
+    waited = [0.0]
+
+    def lock_timer(execute: Any, sql: str, *args: Any) -> Any:
+        """Time the statements that wait for a lock: SQLite's BEGIN IMMEDIATE (one
+        writer at a time) and SELECT … FOR UPDATE (PostgreSQL's row locks)."""
+        if not (sql.startswith("BEGIN") or sql.endswith("FOR UPDATE")):
+            return execute(sql, *args)
+        started = time.perf_counter()
+        try:
+            return execute(sql, *args)
+        finally:
+            waited[0] += time.perf_counter() - started
+
+    connection.execute_wrappers.append(lock_timer)
     owner = Member.objects.select_related("agency").get(pk=owner_id)
     issuer = Issuer.objects.get(pk=issuer_id)
     size, drafting, issuing, rendering = 0, 0.0, 0.0, 0.0
+    stage_cpu = [0.0, 0.0, 0.0]
     cpu = time.process_time()
     for client in Client.objects.filter(pk__in=client_ids):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         draft = invoicing.draft_month(owner, client, issuer=issuer, month=MONTH)
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.process_time()
         issued = invoicing.issue_invoice(owner, draft)
-        t2 = time.perf_counter()
+        t2, c2 = time.perf_counter(), time.process_time()
         pdf, xml = invoice_documents(issued)
         size += len(pdf) + len(xml)
-        t3 = time.perf_counter()
+        t3, c3 = time.perf_counter(), time.process_time()
         drafting, issuing, rendering = drafting + t1 - t0, issuing + t2 - t1, rendering + t3 - t2
+        stage_cpu = [stage_cpu[0] + c1 - c0, stage_cpu[1] + c2 - c1, stage_cpu[2] + c3 - c2]
     cpu = time.process_time() - cpu
+    connection.execute_wrappers.remove(lock_timer)
     connection.close()
-    return size, drafting, issuing, rendering, cpu
+    return (size, drafting, issuing, rendering, cpu, stage_cpu[0], stage_cpu[1], stage_cpu[2],
+            waited[0])  # fmt: skip
 
 
 def profile(
     client_ids: list[str], owner_id: str, issuer_id: str, path: str
-) -> tuple[list[tuple[int, float, float, float, float]], float, float]:
+) -> tuple[
+    list[tuple[int, float, float, float, float, float, float, float, float]], float, float
+]:
     """All invoices in this process under cProfile; prints where the time went."""
     import cProfile
     import pstats
@@ -223,7 +244,9 @@ def main() -> None:
         load_after = os.getloadavg()
         ids = list(Invoice.objects.exclude(status="draft").values_list("pk", flat=True))
         sizes = [r[0] for r in results]
-        drafting, issuing, rendering, cpu = (sum(r[k] for r in results) for k in (1, 2, 3, 4))
+        drafting, issuing, rendering, cpu, *stage_cpu, waited = (
+            sum(r[k] for r in results) for k in (1, 2, 3, 4, 5, 6, 7, 8)
+        )
         count = len(ids)
         assert count == args.clients, f"{count} invoices for {args.clients} clients"
         total = rendered - started
@@ -240,12 +263,20 @@ def main() -> None:
             "invoices_per_s": round(count / total, 1),
             # CPU time of the worker processes per invoice: comparable on a busy machine
             "cpu_ms_per_invoice": round(cpu / count * 1000, 1),
+            "draft_cpu_ms": round(stage_cpu[0] / count * 1000, 1),
+            "issue_cpu_ms": round(stage_cpu[1] / count * 1000, 1),
+            "pdf_xml_cpu_ms": round(stage_cpu[2] / count * 1000, 1),
+            # wall time in BEGIN (SQLite's write lock) and SELECT … FOR UPDATE
+            "lock_wait_ms": round(waited / count * 1000, 1),
             "load_avg_1m": [round(load_before[0], 2), round(load_after[0], 2)],
             "mean_document_kb": round(sum(sizes) / count / 1024, 1),
             "seconds": round(total, 1),
         }
         print(f"per invoice: draft {figures['draft_ms']} ms, issue {figures['issue_ms']} ms, "
               f"PDF+XML {figures['pdf_xml_ms']} ms; {figures['processes']} processes")  # fmt: skip
+        print(f"CPU ms per invoice: draft {figures['draft_cpu_ms']}, issue "
+              f"{figures['issue_cpu_ms']}, PDF+XML {figures['pdf_xml_cpu_ms']}; waiting for "
+              f"locks {figures['lock_wait_ms']} ms (wall)")  # fmt: skip
         print(f"CPU time per invoice: {figures['cpu_ms_per_invoice']} ms "
               f"(load average {load_before[0]:.2f} before, {load_after[0]:.2f} after)")  # fmt: skip
         print(f"{count} invoices with PDF and XML in {total:.1f} s: "

@@ -157,6 +157,9 @@ def build(snapshot: dict[str, Any], *, flavour: str = ZUGFERD) -> Document:
         item.settlement.trade_tax.category_code = data["vat_category"]
         if data["vat_category"] != "O":
             item.settlement.trade_tax.rate_applicable_percent = Decimal(data["vat_rate"])
+        if data.get("service_start"):  # BT-134/135: a service outside the invoice's period
+            item.settlement.period.start = _date(data["service_start"])
+            item.settlement.period.end = _date(data["service_end"])
         item.settlement.monetary_summation.total_amount = Decimal(data["net_amount"])
         doc.trade.items.add(item)
     return doc

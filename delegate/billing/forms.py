@@ -205,3 +205,41 @@ class IssuerForm(forms.ModelForm[Issuer]):
 
     def issuer_fields(self) -> dict[str, Any]:
         return {name: self.cleaned_data[name] for name in self.Meta.fields}
+
+
+class CreditForm(forms.Form):
+    """A credit note for part of an invoice: per line, a quantity to credit or a net
+    amount (empty: not credited), and the reason."""
+
+    reason = forms.CharField(label=_("Reason"), max_length=500)
+
+    def __init__(self, lines: list[InvoiceLine], *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lines = lines
+        for line in lines:
+            self.fields[f"quantity_{line.pk}"] = forms.DecimalField(
+                label=_("Quantity to credit"), required=False, min_value=0,
+                max_digits=10, decimal_places=2,
+            )  # fmt: skip
+            self.fields[f"amount_{line.pk}"] = forms.DecimalField(
+                label=_("or net amount to credit"), required=False, min_value=0,
+                max_digits=12, decimal_places=2,
+            )  # fmt: skip
+
+    def rows(self) -> list[tuple[InvoiceLine, forms.BoundField, forms.BoundField]]:
+        return [
+            (line, self[f"quantity_{line.pk}"], self[f"amount_{line.pk}"]) for line in self.lines
+        ]
+
+    def credits(self) -> dict[str, dict[Any, Any]]:
+        """``quantities`` and ``amounts`` for ``credit_invoice`` (lines left empty or at
+        zero are not credited)."""
+        data = self.cleaned_data
+        return {
+            kind: {
+                line.pk: data[f"{prefix}_{line.pk}"]
+                for line in self.lines
+                if data.get(f"{prefix}_{line.pk}")
+            }
+            for kind, prefix in (("quantities", "quantity"), ("amounts", "amount"))
+        }

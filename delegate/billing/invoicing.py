@@ -20,7 +20,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Exists, OuterRef, Sum
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -91,12 +91,16 @@ def vat_groups(treatment: str, lines: list[InvoiceLine]) -> list[VatGroup]:
     ]
 
 
-def _recompute(invoice: Invoice) -> list[InvoiceLine]:
-    lines = list(invoice.lines.order_by("position"))
+def _set_totals(invoice: Invoice, lines: list[InvoiceLine]) -> None:
     groups = vat_groups(invoice.vat_treatment, lines)
     invoice.net_total = sum((line.net_amount for line in lines), ZERO)
     invoice.vat_total = sum((group.tax for group in groups), ZERO)
     invoice.gross_total = invoice.net_total + invoice.vat_total
+
+
+def _recompute(invoice: Invoice) -> list[InvoiceLine]:
+    lines = list(invoice.lines.order_by("position"))
+    _set_totals(invoice, lines)
     return lines
 
 
@@ -111,10 +115,12 @@ def _require_draft(member: Member, invoice: Invoice) -> None:
 
 
 def _recipient_of(client: Client, contract: Contract | None) -> dict[str, Any]:
-    address = (
-        Address.objects.filter(client=client, kind=Address.Kind.BILLING).first()
-        or Address.objects.filter(client=client).first()
+    # The billing address if there is one, else any: one query.
+    addresses = sorted(
+        Address.objects.filter(client=client)[:10],
+        key=lambda address: address.kind != Address.Kind.BILLING,
     )
+    address = addresses[0] if addresses else None
     return {
         "recipient_name": client.name,
         "recipient_street": address.line1 if address else "",
@@ -138,15 +144,27 @@ def _set_treatment(invoice: Invoice, issuer: Issuer) -> None:
     )
 
 
-def create_draft(
-    member: Member, *, issuer: Issuer, client: Client | None = None, **fields: Any
+def _clean_draft(invoice: Invoice) -> None:
+    """Field validation of a draft. The period order is checked here rather than by
+    the constraint check, which costs a query (and a savepoint) per constraint."""
+    invoice.full_clean(
+        exclude=["agency", "issuer", "client", "corrects", "issued_by", "snapshot"],
+        validate_unique=False,  # a new UUID; the database has the constraints anyway
+        validate_constraints=False,
+    )
+    if invoice.period_end < invoice.period_start:
+        raise ValidationError({"period_end": _("The service period ends before it starts.")})
+
+
+def _new_draft(
+    member: Member,
+    issuer: Issuer,
+    client: Client | None,
+    contract: Contract | None,
+    fields: dict[str, Any],
 ) -> Invoice:
-    """An empty draft from ``issuer``; recipient details come from ``client`` where given
-    and may be overridden (a client-issuer's own customers are typed in)."""
-    member.require_manager()
-    member.require_same_agency(issuer, client)
-    reject_unknown_fields(fields, DRAFT_FIELDS)
-    contract = ledger.contract_on(client, timezone.localdate()) if client else None
+    """An unsaved, validated draft; header data from ``contract`` (the version of the
+    period invoiced, for a run), overridden by ``fields``."""
     values = {**(_recipient_of(client, contract) if client else {}), **fields}
     values.setdefault("language", member.agency.default_language)
     if contract:
@@ -159,7 +177,21 @@ def create_draft(
         **values,
     )
     _set_treatment(invoice, issuer)
-    invoice.full_clean(exclude=["issuer", "client", "corrects", "issued_by", "snapshot"])
+    _clean_draft(invoice)
+    return invoice
+
+
+def create_draft(
+    member: Member, *, issuer: Issuer, client: Client | None = None, **fields: Any
+) -> Invoice:
+    """An empty draft from ``issuer``; recipient details come from ``client`` where given
+    (and its contract in force today) and may be overridden (a client-issuer's own
+    customers are typed in). Invoice runs take the invoiced month's version instead."""
+    member.require_manager()
+    member.require_same_agency(issuer, client)
+    reject_unknown_fields(fields, DRAFT_FIELDS)
+    contract = ledger.contract_on(client, timezone.localdate()) if client else None
+    invoice = _new_draft(member, issuer, client, contract, fields)
     invoice.save()
     return invoice
 
@@ -172,7 +204,7 @@ def update_draft(member: Member, invoice: Invoice, **fields: Any) -> Invoice:
         for name, value in fields.items():
             setattr(invoice, name, value)
         _set_treatment(invoice, invoice.issuer)
-        invoice.full_clean(exclude=["issuer", "client", "corrects", "issued_by", "snapshot"])
+        _clean_draft(invoice)
         _recompute(invoice)
         invoice.save()
     return invoice
@@ -243,6 +275,14 @@ def delete_draft(member: Member, invoice: Invoice) -> None:
 
 # --- invoice runs ------------------------------------------------------------------------
 
+# description, quantity, unit price, unit, and the month of the service where it is not
+# the invoiced month (time billed late: its service date, EN 16931 BT-134/135)
+Spec = tuple[str, Decimal, Decimal, str, dt.date | None]
+
+
+def _month_end(month: dt.date) -> dt.date:
+    return ledger.add_months(month, 1) - dt.timedelta(days=1)
+
 
 def _rate_for(contract: Contract, entry_member_id: Any, levels: dict[Any, str]) -> Decimal:
     rates = list(contract.rates.all())
@@ -260,55 +300,186 @@ def _hours(minutes: int) -> Decimal:
     return (Decimal(minutes) / 60).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def _run_months(client: Client) -> set[dt.date]:
+    """The months that have an invoice run (draft or issued, not cancelled)."""
+    return set(
+        Invoice.objects.filter(client=client, kind=Invoice.Kind.INVOICE)
+        .exclude(status=Invoice.Status.CANCELLED)
+        .values_list("period_start", flat=True)
+    )
+
+
 def draft_month(member: Member, client: Client, *, issuer: Issuer, month: dt.date) -> Invoice:
     """The invoice run for one client and month: a draft with the flat fee, the package
     fee and approved overage, fixed task prices, and hourly time not billed yet, each
-    by the contract version in force in its month.
-    Refused if the month already has a run invoice that is not cancelled."""
+    by the contract version in force in its month. The draft's header (business or
+    consumer, Leitweg-ID, payment terms) is the invoiced month's version too.
+    Time of an earlier package month that already had its run, recorded or approved
+    after it, is billed here: the overage it adds to that month, as a line of its own.
+    Refused if the month already has a run invoice that is not cancelled.
+
+    On SQLite, where one connection writes at a time, the run reads and computes
+    first and holds the write lock only to check that what it read is unchanged and
+    to write: other runs and writers wait for a few statements, not for the whole
+    computation. If anything changed meanwhile, or if the run needs a package's
+    ledger or task prices (whose inputs reach further), it is computed again under
+    the lock. Unchecked, as if the run had happened just before: the client's
+    address and the assistants' levels. On PostgreSQL the lock is the client's row
+    alone, and the run computes under it (``_one_writer``)."""
     member.require_manager()
     member.require_same_agency(client, issuer)
     month = ledger.month_start(month)
     period_end = ledger.add_months(month, 1) - dt.timedelta(days=1)
-    zone = ledger.client_zone(client)
-    start, end = ledger.month_bounds(month, zone)
+    planned = _plan_run(member, issuer, client, month, optimistic=True) if _one_writer() else None
     with transaction.atomic():
         # One run per client and month: the client's row is the lock (contract changes
         # take it too).
-        Client.objects.select_for_update().get(pk=client.pk)
-        # The terms of the month invoiced, not today's.
-        contract = ledger.contract_on(client, period_end)
-        if contract is None:
-            raise ValidationError(_("%(client)s has no contract.") % {"client": client.name})
-        if (
-            Invoice.objects.filter(
-                client=client, kind=Invoice.Kind.INVOICE, period_start=month, period_end=period_end
-            )
-            .exclude(status=Invoice.Status.CANCELLED)
-            .exists()
-        ):
-            raise ValidationError(_("This month has already been invoiced."))
-        invoice = create_draft(
-            member, issuer=issuer, client=client, period_start=month, period_end=period_end
+        locked = Client.objects.select_for_update().get(pk=client.pk)
+        runs = Invoice.objects.filter(
+            client=locked, kind=Invoice.Kind.INVOICE, period_start=month, period_end=period_end
         )
-        with translation.override(invoice.language):
-            _run_lines(member, invoice, contract, client, month, start, end)
-    return invoice
+        if runs.exclude(status=Invoice.Status.CANCELLED).exists():
+            raise ValidationError(_("This month has already been invoiced."))
+        run = planned
+        if run is None or run.state != _run_state(locked, run.contract, month):
+            run = _plan_run(member, issuer, locked, month)
+        if run is None:
+            raise RuntimeError("only an optimistic plan is ever None")
+        _write_run(member, run)
+    return run.invoice
+
+
+def _one_writer() -> bool:
+    """Whether the database has one writer at a time (SQLite): there a run computes
+    before it takes the lock. On PostgreSQL, which locks only the client's row, the
+    two extra reads cost more than they saved (bench/invoices/README.md)."""
+    return bool(transaction.get_connection().vendor == "sqlite")
+
+
+# What a run read, compared under the lock: the client's fields it uses, the contract
+# versions and the time entries it bills (every field that changes what is billed).
+CLIENT_STATE = ("name", "vat_id", "email", "language", "time_zone")
+ENTRY_STATE = (
+    "pk", "started_at", "ended_at", "minutes", "is_billable", "approved_at", "member_id",
+    "task_id",
+)  # fmt: skip
+
+
+@dataclass
+class _Run:
+    invoice: Invoice  # not saved yet
+    lines: list[InvoiceLine]
+    billed: list[TimeEntry]
+    contract: Contract
+    state: tuple[Any, ...]
+
+
+def _plan_run(
+    member: Member, issuer: Issuer, client: Client, month: dt.date, *, optimistic: bool = False
+) -> _Run | None:
+    """The run's draft, lines and billed entries, computed but not written; with
+    ``optimistic`` (outside the lock), None for a run that must be computed under it."""
+    period_end = ledger.add_months(month, 1) - dt.timedelta(days=1)
+    # The terms of the month invoiced, not today's.
+    versions = ledger.contract_versions(client, until=month)
+    contract = ledger.version_for(versions, month)
+    if contract is None:
+        raise ValidationError(_("%(client)s has no contract.") % {"client": client.name})
+    prices: dict[Any, Decimal] = {
+        p.category_id: p.price for p in TaskPrice.objects.filter(contract=contract)
+    }
+    if optimistic and (prices or any(version.has_package for version in versions)):
+        return None
+    invoice = _new_draft(
+        member, issuer, client, contract, {"period_start": month, "period_end": period_end}
+    )
+    with translation.override(invoice.language):
+        specs, billed, chosen = _run_lines(client, versions, contract, month, prices)
+    lines = [
+        InvoiceLine(
+            agency_id=invoice.agency_id, invoice=invoice, position=position,
+            description=description[:500], quantity=quantity.quantize(CENT), unit=unit,
+            unit_price=price.quantize(CENT), vat_rate=contract.vat_rate,
+            net_amount=money(quantity * price), service_start=served,
+            service_end=_month_end(served) if served else None,
+        )
+        for position, (description, quantity, price, unit, served) in enumerate(specs, start=1)
+    ]  # fmt: skip
+    _set_totals(invoice, lines)
+    state = (
+        tuple(getattr(client, name) for name in CLIENT_STATE),
+        [version.pk for version in versions],
+        {tuple(getattr(entry, name) for name in ENTRY_STATE) for entry in chosen},
+    )
+    return _Run(invoice, lines, billed, contract, state)
+
+
+def _run_state(client: Client, contract: Contract, month: dt.date) -> tuple[Any, ...]:
+    """``_Run.state`` as it is now (under the lock): two queries."""
+    versions = Contract.objects.filter(
+        client=client, starts_on__lt=ledger.add_months(month, 1)
+    ).order_by("starts_on")
+    end = ledger.month_bounds(month, ledger.client_zone(client))[1]
+    entries = _unbilled_entries(client, contract, end, priced_tasks=[])
+    return (
+        tuple(getattr(client, name) for name in CLIENT_STATE),
+        list(versions.values_list("pk", flat=True)),
+        set(entries.values_list(*ENTRY_STATE).select_for_update()),
+    )
+
+
+def _write_run(member: Member, run: _Run) -> None:
+    """Insert the draft and its lines at once, and mark the billed time."""
+    run.invoice.save()
+    InvoiceLine.objects.bulk_create(run.lines)
+    # Billed time is locked: approved now if the contract needs no client approval.
+    unapproved = [entry.pk for entry in run.billed if entry.approved_at is None]
+    if unapproved:
+        TimeEntry.objects.filter(pk__in=unapproved, approved_at__isnull=True).update(
+            approved_at=timezone.now(), approved_by_member=member
+        )
+    if run.billed:
+        InvoicedTime.objects.bulk_create(
+            InvoicedTime(agency_id=run.invoice.agency_id, invoice=run.invoice, time_entry=entry)
+            for entry in run.billed
+        )
+
+
+def _unbilled_entries(
+    client: Client, contract: Contract, end: dt.datetime, *, priced_tasks: list[Task]
+) -> Any:
+    """The finished billable entries before ``end`` not billed yet (approved ones, if
+    ``contract`` needs the client's approval), but those of ``priced_tasks``."""
+    entries = (
+        TimeEntry.objects.filter(
+            client=client, ended_at__isnull=False, is_billable=True, started_at__lt=end
+        )
+        .exclude(task_id__in=[task.pk for task in priced_tasks])
+        # Correlated, so the unique index answers it (NOT IN read every billed entry).
+        .exclude(Exists(InvoicedTime.objects.filter(time_entry_id=OuterRef("pk"))))
+    )
+    if contract.needs_time_approval:
+        entries = entries.filter(approved_at__isnull=False)
+    return entries
 
 
 def _run_lines(
-    member: Member,
-    invoice: Invoice,
-    contract: Contract,
     client: Client,
+    versions: list[Contract],
+    contract: Contract,
     month: dt.date,
-    start: dt.datetime,
-    end: dt.datetime,
-) -> None:
+    prices: dict[Any, Decimal],
+) -> tuple[list[Spec], list[TimeEntry], list[TimeEntry]]:
+    """The lines of ``month``'s run (``contract`` is its version), the time entries
+    they bill, and all the unbilled entries it read."""
+    start, end = ledger.month_bounds(month, ledger.client_zone(client))
     label = month.strftime("%m/%Y")
-    specs: list[tuple[str, Decimal, Decimal, str]] = []
+    specs: list[Spec] = []
 
-    def line(description: str, quantity: Decimal, price: Decimal, unit: str) -> None:
-        specs.append((description, quantity, price, unit))
+    def line(
+        description: str, quantity: Decimal, price: Decimal, unit: str, served: dt.date = month
+    ) -> None:
+        specs.append((description, quantity, price, unit, served if served != month else None))
 
     if contract.monthly_fee > 0:
         line(_("Flat monthly fee %(month)s") % {"month": label}, Decimal(1),
@@ -320,59 +491,58 @@ def _run_lines(
             Decimal(1), contract.package_fee, InvoiceLine.Unit.MONTH,
         )  # fmt: skip
 
-    prices: dict[Any, Decimal] = {
-        p.category_id: p.price for p in TaskPrice.objects.filter(contract=contract)
-    }
-    priced_tasks = list(
-        Task.objects.filter(
-            client=client, status=Task.Status.DONE, done_at__gte=start, done_at__lt=end,
-            category_id__in=list(prices),
-        ).order_by("done_at")
-    )  # fmt: skip
+    priced_tasks: list[Task] = []
+    if prices:
+        priced_tasks = list(
+            Task.objects.filter(
+                client=client, status=Task.Status.DONE, done_at__gte=start, done_at__lt=end,
+                category_id__in=list(prices),
+            ).order_by("done_at")
+        )  # fmt: skip
     for task in priced_tasks:
         line(f"{task.title} ({task.code})", Decimal(1), prices[task.category_id],
              InvoiceLine.Unit.PIECE)  # fmt: skip
 
-    entries = TimeEntry.objects.filter(
-        client=client, ended_at__isnull=False, is_billable=True, started_at__lt=end
-    ).exclude(task_id__in=[task.pk for task in priced_tasks])
-    entries = entries.exclude(pk__in=InvoicedTime.objects.values("time_entry_id"))
-    if contract.needs_time_approval:
-        entries = entries.filter(approved_at__isnull=False)
-    chosen = list(entries.select_for_update())
+    entries = _unbilled_entries(client, contract, end, priced_tasks=priced_tasks)
+    if transaction.get_connection().in_atomic_block:
+        entries = entries.select_for_update()  # under the lock: computed again there
+    chosen = list(entries)
 
     # Each entry is billed by the contract version of its own month (client's zone).
-    versions = ledger.contract_versions(client, until=month)
     by_month: dict[dt.date, list[TimeEntry]] = defaultdict(list)
     for entry in chosen:
         by_month[ledger.month_start(entry.started_at.astimezone(start.tzinfo).date())].append(entry)
+    run_months: set[dt.date] | None = None
     billed: list[TimeEntry] = []
+    late: list[TimeEntry] = []
     hourly: list[tuple[dt.date, Contract, list[TimeEntry]]] = []
     for entry_month, group in sorted(by_month.items()):
         terms = ledger.version_for(versions, entry_month)
         if terms is None:
             continue  # before the first contract: no terms to bill it by
         if terms.has_package:
-            # The package covers its month's time (an older package month was settled by
-            # its own run, with the overage of its ledger).
+            # The package covers its month's time, billed by that month's run; time
+            # that came after an earlier month's run is billed late, here.
             if entry_month == month:
                 billed.extend(group)
+            else:
+                run_months = _run_months(client) if run_months is None else run_months
+                if entry_month in run_months:
+                    late.extend(group)
             continue
         hourly.append((entry_month, terms, group))
         billed.extend(group)
 
-    if contract.has_package:
-        month_row = ledger.client_ledger(client, until=month)[-1]
-        approved = OverageApproval.objects.filter(client=client, month=month).exists()
-        if month_row.overage and (approved or not contract.overage_needs_approval):
-            price = contract.overage_rate or contract.hourly_rate
-            line(_("Hours beyond the package, %(month)s") % {"month": label},
-                 _hours(month_row.overage), price, InvoiceLine.Unit.HOUR)  # fmt: skip
-    levels = dict(
-        AssistantProfile.objects.filter(
-            member_id__in={entry.member_id for entry in billed}
-        ).values_list("member_id", "level")
-    )
+    if contract.has_package or late:
+        _package_lines(client, versions, month, late, run_months or set(), line)
+        billed.extend(late)
+    levels: dict[Any, str] = {}
+    if any(rate.level for _month, terms, _group in hourly for rate in terms.rates.all()):
+        levels = dict(
+            AssistantProfile.objects.filter(
+                member_id__in={entry.member_id for entry in billed}
+            ).values_list("member_id", "level")
+        )
     for entry_month, terms, group in hourly:
         by_rate: dict[Decimal, list[TimeEntry]] = defaultdict(list)
         for entry in group:
@@ -385,34 +555,49 @@ def _run_lines(
             )
             if minutes and hourly_rate > 0:
                 line(_("Assistance, %(month)s") % {"month": entry_month.strftime("%m/%Y")},
-                     _hours(minutes), hourly_rate, InvoiceLine.Unit.HOUR)  # fmt: skip
-    chosen = billed
-    _add_run_lines(invoice, specs, vat_rate=contract.vat_rate)
-    # Billed time is locked: approved now if the contract needs no client approval.
-    TimeEntry.objects.filter(pk__in=[e.pk for e in chosen], approved_at__isnull=True).update(
-        approved_at=timezone.now(), approved_by_member=member
-    )
-    InvoicedTime.objects.bulk_create(
-        InvoicedTime(agency_id=invoice.agency_id, invoice=invoice, time_entry=entry)
-        for entry in chosen
-    )
+                     _hours(minutes), hourly_rate, InvoiceLine.Unit.HOUR, entry_month)  # fmt: skip
+    return specs, billed, chosen
 
 
-def _add_run_lines(
-    invoice: Invoice, specs: list[tuple[str, Decimal, Decimal, str]], *, vat_rate: Decimal
+def _package_lines(
+    client: Client,
+    versions: list[Contract],
+    month: dt.date,
+    late: list[TimeEntry],
+    run_months: set[dt.date],
+    line: Any,
 ) -> None:
-    """The run's lines in one insert (the draft is new and locked by the run)."""
-    InvoiceLine.objects.bulk_create(
-        InvoiceLine(
-            agency_id=invoice.agency_id, invoice=invoice, position=position,
-            description=description[:500], quantity=quantity.quantize(CENT), unit=unit,
-            unit_price=price.quantize(CENT), vat_rate=vat_rate,
-            net_amount=money(quantity * price),
+    """Overage lines from the ledger: ``month``'s own (if its version has a package),
+    and for each earlier month that had its run, the overage that the ``late`` entries
+    add to it (the ledger with them against the ledger without them), at that month's
+    terms. Overage that needs the client's approval is billed once approved; where
+    hours need the client's approval, only approved hours count."""
+    approved = set(
+        OverageApproval.objects.filter(client=client, month__lte=month).values_list(
+            "month", flat=True
         )
-        for position, (description, quantity, price, unit) in enumerate(specs, start=1)
-    )  # fmt: skip
-    _recompute(invoice)
-    invoice.save(update_fields=["net_total", "vat_total", "gross_total", "updated_at"])
+    )
+    rows = ledger.client_ledger(client, until=month, versions=versions, for_billing=True)
+    before = rows
+    if late:
+        before = ledger.client_ledger(
+            client, until=month, versions=versions, for_billing=True,
+            leaving_out={entry.pk for entry in late},
+        )  # fmt: skip
+    for row, earlier in zip(rows, before, strict=True):
+        terms = ledger.version_for(versions, row.month)
+        if terms is None or (terms.overage_needs_approval and row.month not in approved):
+            continue
+        price = terms.overage_rate or terms.hourly_rate
+        label = row.month.strftime("%m/%Y")
+        if row.month == month and row.overage:
+            line(_("Hours beyond the package, %(month)s") % {"month": label},
+                 _hours(row.overage), price, InvoiceLine.Unit.HOUR)  # fmt: skip
+        elif row.month < month and row.month in run_months and row.overage > earlier.overage:
+            line(_("Hours beyond the package, %(month)s, recorded after its invoice")
+                 % {"month": label},
+                 _hours(row.overage - earlier.overage), price, InvoiceLine.Unit.HOUR,
+                 row.month)  # fmt: skip
 
 
 def run_invoices(member: Member, *, issuer: Issuer, month: dt.date) -> list[Invoice]:
@@ -510,6 +695,12 @@ def _snapshot(invoice: Invoice, issuer: Issuer, lines: list[InvoiceLine]) -> dic
                     vat_rules.effective_rate(invoice.vat_treatment, line.vat_rate),
                 ),
                 "net_amount": str(line.net_amount),
+                # Only where it differs from the invoice's period (older snapshots have none).
+                **(
+                    {"service_start": str(line.service_start), "service_end": str(line.service_end)}
+                    if line.service_start and line.service_end
+                    else {}
+                ),
             }
             for line in lines
         ],
@@ -523,6 +714,14 @@ def _snapshot(invoice: Invoice, issuer: Issuer, lines: list[InvoiceLine]) -> dic
     }  # fmt: skip
 
 
+# What issuing sets on the draft.
+ISSUED_FIELDS = (
+    "vat_treatment", "net_total", "vat_total", "gross_total", "sequence", "number",
+    "issue_date", "due_date", "issued_at", "issued_by", "snapshot", "previous_hash",
+    "content_hash", "status", "updated_at",
+)  # fmt: skip
+
+
 def chain_hash(previous_hash: str, snapshot: dict[str, Any]) -> str:
     canonical = json.dumps(snapshot, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(f"{previous_hash}\n{canonical}".encode()).hexdigest()
@@ -531,11 +730,13 @@ def chain_hash(previous_hash: str, snapshot: dict[str, Any]) -> str:
 def issue_invoice(member: Member, invoice: Invoice) -> Invoice:
     """Give the draft the next number of its issuer's series, freeze its content in a
     snapshot and link it into the issuer's hash chain. Raises ValidationError listing
-    what § 14 UStG requires and is missing, or if it is no longer a draft."""
+    what § 14 UStG requires and is missing, or if it is no longer a draft.
+
+    The issuer's row, which every issue of its series waits for, is locked last and
+    held for three statements (the invoice is locked and read before it)."""
     member.require_manager()
     member.require_same_agency(invoice)
     with transaction.atomic():
-        issuer = Issuer.objects.select_for_update().get(pk=invoice.issuer_id)
         invoice = (
             Invoice.objects.select_for_update(of=("self",))
             .select_related("corrects")
@@ -543,8 +744,11 @@ def issue_invoice(member: Member, invoice: Invoice) -> Invoice:
         )
         if not invoice.is_draft:
             raise ValidationError(_("This invoice has already been issued."))
-        _set_treatment(invoice, issuer)
-        lines = _recompute(invoice)
+        lines = list(invoice.lines.order_by("position"))
+        issuer = Issuer.objects.select_for_update().get(pk=invoice.issuer_id)
+        if invoice.kind == Invoice.Kind.INVOICE:
+            _set_treatment(invoice, issuer)  # a correction keeps the corrected one's
+        _set_totals(invoice, lines)
         missing = missing_fields(invoice, issuer, lines)
         if missing:
             raise ValidationError(
@@ -561,7 +765,11 @@ def issue_invoice(member: Member, invoice: Invoice) -> Invoice:
         invoice.previous_hash = issuer.last_hash
         invoice.content_hash = chain_hash(issuer.last_hash, invoice.snapshot)
         invoice.status = Invoice.Status.ISSUED
-        invoice.save()
+        invoice.updated_at = invoice.issued_at
+        # One UPDATE of the locked draft (Invoice.save would read the row again first).
+        Invoice.objects.filter(pk=invoice.pk, status=Invoice.Status.DRAFT).update(
+            **{name: getattr(invoice, name) for name in ISSUED_FIELDS}
+        )
         issuer.next_number += 1
         issuer.last_hash = invoice.content_hash
         issuer.save(update_fields=["next_number", "last_hash"])
@@ -569,6 +777,8 @@ def issue_invoice(member: Member, invoice: Invoice) -> Invoice:
             Invoice.objects.filter(pk=invoice.corrects_id).update(
                 status=Invoice.Status.CANCELLED, updated_at=timezone.now()
             )
+        if invoice.corrects_id and invoice.kind == Invoice.Kind.CREDIT_NOTE:
+            _settle(Invoice.objects.select_for_update().get(pk=invoice.corrects_id))
     return invoice
 
 
@@ -581,6 +791,10 @@ def cancel_invoice(member: Member, invoice: Invoice, *, reason: str) -> Invoice:
         raise ValidationError(_("Only issued invoices can be cancelled."))
     if invoice.kind != Invoice.Kind.INVOICE:
         raise ValidationError(_("A cancellation cannot be cancelled."))
+    if invoice.credited_total > 0:
+        raise ValidationError(
+            _("This invoice has credit notes: credit the rest with another credit note.")
+        )
     if not reason.strip():
         raise ValidationError({"reason": _("Give a reason.")})
     with transaction.atomic():
@@ -610,16 +824,29 @@ def cancel_invoice(member: Member, invoice: Invoice, *, reason: str) -> Invoice:
 
 
 def _settle(invoice: Invoice) -> None:
+    """The paid and credited totals and the status that follows from them: credited
+    in full, paid (payments cover what the credit notes left), partly paid, partly
+    credited, or sent / issued."""
     paid = invoice.payments.aggregate(total=Sum("amount"))["total"] or ZERO
-    invoice.paid_total = paid
+    credited = (
+        Invoice.objects.filter(corrects=invoice, kind=Invoice.Kind.CREDIT_NOTE)
+        .exclude(status=Invoice.Status.DRAFT)
+        .aggregate(total=Sum("gross_total"))["total"]
+        or ZERO
+    )
+    invoice.paid_total, invoice.credited_total = paid, credited
     if invoice.status != Invoice.Status.CANCELLED:
-        if paid >= invoice.gross_total:
+        if credited >= invoice.gross_total:
+            invoice.status = Invoice.Status.CREDITED
+        elif paid >= invoice.gross_total - credited:
             invoice.status = Invoice.Status.PAID
         elif paid > 0:
             invoice.status = Invoice.Status.PARTLY_PAID
+        elif credited > 0:
+            invoice.status = Invoice.Status.PARTLY_CREDITED
         else:
             invoice.status = Invoice.Status.SENT if invoice.sent_at else Invoice.Status.ISSUED
-    invoice.save(update_fields=["paid_total", "status", "updated_at"])
+    invoice.save(update_fields=["paid_total", "credited_total", "status", "updated_at"])
 
 
 def record_payment(
@@ -718,11 +945,15 @@ def deliver(invoice_id: Any) -> bool:
         return False
     snapshot = invoice.snapshot
     with translation.override(invoice.language):
-        subject = _("Invoice %(number)s from %(issuer)s") % {
-            "number": invoice.number,
-            "issuer": snapshot["issuer"]["legal_name"],
-        }
-        body = render_to_string("billing/email/invoice.txt", {"s": snapshot})
+        document = str(Invoice.Kind(invoice.kind).label)
+        names = {"number": invoice.number, "issuer": snapshot["issuer"]["legal_name"]}
+        if invoice.kind == Invoice.Kind.INVOICE:
+            subject = _("Invoice %(number)s from %(issuer)s") % names
+        else:
+            subject = _("%(document)s %(number)s from %(issuer)s") % {**names, "document": document}
+        body = render_to_string(
+            "billing/email/invoice.txt", {"s": snapshot, "document": document}
+        )
     message = EmailMessage(
         subject,
         body,

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -108,41 +109,60 @@ def version_for(versions: list[Contract], month: dt.date) -> Contract | None:
 
 
 def _entries_by_month(
-    client: Client, first: dt.date, last: dt.date, zone: zoneinfo.ZoneInfo
-) -> dict[dt.date, list[tuple[Any, int]]]:
-    """``(task_id, minutes)`` of the billable finished entries per month (in the
-    client's zone) from ``first`` to ``last``: one query for the whole ledger."""
+    client: Client,
+    first: dt.date,
+    last: dt.date,
+    zone: zoneinfo.ZoneInfo,
+    leaving_out: Collection[Any] = (),
+) -> dict[dt.date, list[tuple[Any, int, bool]]]:
+    """``(task_id, minutes, is_approved)`` of the billable finished entries per month
+    (in the client's zone) from ``first`` to ``last``, but those in ``leaving_out``
+    (ids): one query for the whole ledger."""
     start, _end = month_bounds(first, zone)
     _start, end = month_bounds(last, zone)
-    by_month: dict[dt.date, list[tuple[Any, int]]] = {}
+    by_month: dict[dt.date, list[tuple[Any, int, bool]]] = {}
     rows = TimeEntry.objects.filter(
         client_id=client.pk,
         started_at__gte=start,
         started_at__lt=end,
         ended_at__isnull=False,
         is_billable=True,
-    ).values_list("started_at", "task_id", "minutes")
-    for started_at, task_id, minutes in rows:
+    ).values_list("pk", "started_at", "task_id", "minutes", "approved_at")
+    for pk, started_at, task_id, minutes, approved_at in rows:
+        if pk in leaving_out:
+            continue
         month = month_start(started_at.astimezone(zone).date())
-        by_month.setdefault(month, []).append((task_id, minutes))
+        by_month.setdefault(month, []).append((task_id, minutes, approved_at is not None))
     return by_month
 
 
-def client_ledger(client: Client, *, until: dt.date) -> list[LedgerMonth]:
+def client_ledger(
+    client: Client,
+    *,
+    until: dt.date,
+    versions: list[Contract] | None = None,
+    leaving_out: Collection[Any] = (),
+    for_billing: bool = False,
+) -> list[LedgerMonth]:
     """The ledger of every month with a prepaid package, from the first one up to
-    ``until``'s month; empty if no version up to then has a package.
+    ``until``'s month; empty if no version up to then has a package. ``versions`` are
+    ``contract_versions(client, until=until)`` if the caller has them already;
+    ``leaving_out`` are ids of time entries to compute it without. ``for_billing``
+    counts only the time that can be billed: approved, in months whose version needs
+    the client's approval of hours (otherwise all time counts, approved or not).
 
     Each month is computed with the contract version in force in it: its package, its
     rounding, and at the month's end its rollover cap and expiry. A version without a
     package ends the prepaid hours: what is left at the end of the month before expires.
     """
-    versions = contract_versions(client, until=until)
+    if versions is None:
+        versions = contract_versions(client, until=until)
     packages = [version for version in versions if version.has_package]
     if not packages:
         return []
     zone = client_zone(client)
     first, last = month_start(packages[0].starts_on), month_start(until)
-    entries = _entries_by_month(client, first, last, zone)
+    entries = _entries_by_month(client, first, last, zone, leaving_out)
     # Lots of unused hours: [month bought, minutes left], oldest first.
     lots: list[list[Any]] = []
     months: list[LedgerMonth] = []
@@ -158,7 +178,11 @@ def client_ledger(client: Client, *, until: dt.date) -> list[LedgerMonth]:
         bought = contract.package_minutes
         lots.append([month, bought])
         used = rounded_total(
-            entries.get(month, []),
+            [
+                (task_id, minutes)
+                for task_id, minutes, is_approved in entries.get(month, [])
+                if is_approved or not (for_billing and contract.needs_time_approval)
+            ],
             increment=contract.rounding_increment,
             mode=contract.rounding_mode,
         )

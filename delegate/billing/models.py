@@ -304,6 +304,8 @@ class Invoice(UUIDModel):
         SENT = "sent", _("Sent")
         PARTLY_PAID = "partly_paid", _("Partly paid")
         PAID = "paid", _("Paid")
+        PARTLY_CREDITED = "partly_credited", _("Partly credited")
+        CREDITED = "credited", _("Credited in full")
         CANCELLED = "cancelled", _("Cancelled")
 
     class Vat(models.TextChoices):
@@ -313,7 +315,7 @@ class Invoice(UUIDModel):
         NON_EU = "non_eu", _("Outside the EU (not taxable in Germany)")
 
     # Once issued, only these columns may change (the database enforces it too).
-    MUTABLE_AFTER_ISSUE = ("status", "sent_at", "paid_total", "updated_at")
+    MUTABLE_AFTER_ISSUE = ("status", "sent_at", "paid_total", "credited_total", "updated_at")
 
     agency = models.ForeignKey(Agency, on_delete=models.CASCADE)
     issuer = models.ForeignKey(Issuer, on_delete=models.PROTECT, related_name="invoices")
@@ -358,6 +360,8 @@ class Invoice(UUIDModel):
     vat_total = models.DecimalField(max_digits=12, decimal_places=2, default=ZERO)
     gross_total = models.DecimalField(max_digits=12, decimal_places=2, default=ZERO)
     paid_total = models.DecimalField(max_digits=12, decimal_places=2, default=ZERO)
+    # The gross total of the issued credit notes that correct this invoice.
+    credited_total = models.DecimalField(max_digits=12, decimal_places=2, default=ZERO)
     sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -395,7 +399,17 @@ class Invoice(UUIDModel):
 
     @property
     def open_amount(self) -> Decimal:
-        return self.gross_total - self.paid_total
+        """What is still to be paid: the total less credit notes and payments
+        (negative if the recipient paid more, which is then owed back)."""
+        return self.gross_total - self.credited_total - self.paid_total
+
+    @property
+    def can_be_credited(self) -> bool:
+        return (
+            self.kind == self.Kind.INVOICE
+            and not self.is_draft
+            and self.status not in (self.Status.CANCELLED, self.Status.CREDITED)
+        )
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
@@ -444,6 +458,14 @@ class InvoiceLine(UUIDModel):
     )
     vat_rate = models.DecimalField(_("VAT rate (%)"), max_digits=4, decimal_places=2)
     net_amount = models.DecimalField(max_digits=12, decimal_places=2)
+    # The service period of a line whose service lies outside the invoice's period (time
+    # billed late); empty otherwise.
+    service_start = models.DateField(_("service from"), null=True, blank=True)
+    service_end = models.DateField(_("service until"), null=True, blank=True)
+    # On a credit note: the line of the corrected invoice this credits (part of).
+    credits_line = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="credits"
+    )
 
     class Meta:
         ordering = ["position"]

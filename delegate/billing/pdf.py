@@ -255,7 +255,7 @@ def render_pdf(snapshot: dict[str, Any], xml: bytes | None = None) -> bytes:
         sender = " · ".join(
             (issuer["legal_name"], issuer["street"], f"{issuer['postal_code']} {issuer['city']}")
         )
-        pdf.cell(0, 5, sender, new_x="LMARGIN", new_y="NEXT")
+        _cell(pdf, 0, 5, sender, next_line=True)
         pdf.ln(4)
         pdf.set_font("DejaVu", size=10)
         address = [
@@ -267,10 +267,10 @@ def render_pdf(snapshot: dict[str, Any], xml: bytes | None = None) -> bytes:
         if recipient["vat_id"]:
             address.append(_("VAT id: %(id)s") % {"id": recipient["vat_id"]})
         for line in filter(None, address):
-            pdf.cell(0, 5, line, new_x="LMARGIN", new_y="NEXT")
+            _cell(pdf, 0, 5, line, next_line=True)
         pdf.ln(8)
         pdf.set_font("DejaVu", size=15)
-        pdf.cell(0, 8, f"{_title(snapshot)} {snapshot['number']}", new_x="LMARGIN", new_y="NEXT")
+        _cell(pdf, 0, 8, f"{_title(snapshot)} {snapshot['number']}", next_line=True)
         pdf.set_font("DejaVu", size=10)
         facts = [
             (_("Invoice date"), _date(snapshot["issue_date"], language)),
@@ -286,15 +286,15 @@ def render_pdf(snapshot: dict[str, Any], xml: bytes | None = None) -> bytes:
         if snapshot["leitweg_id"]:
             facts.append((_("Leitweg-ID"), snapshot["leitweg_id"]))
         for label, value in facts:
-            pdf.cell(45, 5, label)
-            pdf.cell(0, 5, value, new_x="LMARGIN", new_y="NEXT")
+            _cell(pdf, 45, 5, label)
+            _cell(pdf, 0, 5, value, next_line=True)
         pdf.ln(5)
         _lines_table(pdf, snapshot, locale)
         pdf.ln(4)
         for text in (snapshot["vat_note"], snapshot["note"], _payment_text(snapshot, locale)):
             if text:
                 for part in _wrap(pdf, text, pdf.epw):
-                    pdf.cell(0, 5, part, new_x="LMARGIN", new_y="NEXT")
+                    _cell(pdf, 0, 5, part, next_line=True)
                 pdf.ln(2)
         return bytes(pdf.output(output_producer_class=_output_producer()))
 
@@ -330,6 +330,32 @@ def _wrap(pdf: Any, text: str, width: float) -> list[str]:
     return lines
 
 
+def _cell(
+    pdf: Any, width: float, height: float, text: str, align: str = "L", *, next_line: bool = False
+) -> None:
+    """One line of plain text in a box ``width`` wide (0: to the right margin), placed
+    as fpdf2's ``cell`` places it (padding, baseline, alignment), then to the right of
+    the box or to the next line. ``cell`` goes through fpdf2's text layout (markdown,
+    shaping, fragments) for every call, which was most of the PDF's time; ``text``
+    writes the string directly, through the same font subset."""
+    if pdf.will_page_break(height):
+        pdf.add_page()
+    room = width or (pdf.w - pdf.r_margin - pdf.x)
+    if text:
+        text_width = pdf.get_string_width(text)
+        if align == "R":
+            dx = room - pdf.c_margin - text_width
+        elif align == "C":
+            dx = (room - text_width) / 2
+        else:
+            dx = pdf.c_margin
+        pdf.text(pdf.x + dx, pdf.y + 0.5 * height + 0.3 * pdf.font_size, text)
+    if next_line:
+        pdf.set_xy(pdf.l_margin, pdf.y + height)
+    else:
+        pdf.set_x(pdf.x + room)
+
+
 def _row(pdf: Any, cells: list[str]) -> None:
     """One table row, the description wrapping over as many lines as it needs.
 
@@ -346,10 +372,10 @@ def _row(pdf: Any, cells: list[str]) -> None:
         if index == 1:
             for number, part in enumerate(description):
                 pdf.set_xy(x, top + number * ROW_HEIGHT)
-                pdf.cell(column_width, ROW_HEIGHT, part, align=align)
+                _cell(pdf, column_width, ROW_HEIGHT, part, align)
         else:
             pdf.set_xy(x, top)
-            pdf.cell(column_width, ROW_HEIGHT, text, align=align)
+            _cell(pdf, column_width, ROW_HEIGHT, text, align)
         x += column_width
     pdf.set_xy(left, top + height)
     pdf.line(left, top + height, left + sum(w for w, _a in COLUMNS), top + height)
@@ -389,13 +415,19 @@ def _lines_table(pdf: Any, snapshot: dict[str, Any], locale: str) -> None:
     for index, (label, amount) in enumerate(rows):
         if index == len(rows) - 1:
             pdf.set_font("DejaVu", size=11)
-        pdf.cell(130, 6, label, align="R")
-        pdf.cell(0, 6, _money(amount, currency, locale), align="R", new_x="LMARGIN", new_y="NEXT")
+        _cell(pdf, 130, 6, label, "R")
+        _cell(pdf, 0, 6, _money(amount, currency, locale), "R", next_line=True)
     pdf.set_font("DejaVu", size=10)
 
 
 def _payment_text(snapshot: dict[str, Any], locale: str) -> str:
     issuer = snapshot["issuer"]
+    if snapshot["kind"] != Invoice.Kind.INVOICE:
+        return _("%(amount)s is credited against invoice %(number)s of %(date)s.") % {
+            "amount": _money(snapshot["gross_total"], snapshot["currency"], locale),
+            "number": snapshot["corrects"],
+            "date": _date(snapshot["corrects_date"], snapshot["language"]),
+        }
     return _(
         "Please pay %(amount)s by %(due)s to %(name)s, IBAN %(iban)s%(bic)s, quoting %(number)s."
     ) % {
@@ -426,7 +458,7 @@ def _footer(pdf: Any, issuer: dict[str, str]) -> None:
     for row in (parts, tax, legal):
         text = " · ".join(filter(None, row))
         if text:
-            pdf.cell(0, 4, text, align="C", new_x="LMARGIN", new_y="NEXT")
+            _cell(pdf, 0, 4, text, "C", next_line=True)
 
 
 def warm_up() -> None:

@@ -18,6 +18,7 @@ urlpatterns = [
     path("invoices/<uuid:invoice_id>/send/", views.send, name="send"),
     path("invoices/<uuid:invoice_id>/payments/", views.payment, name="payment"),
     path("invoices/<uuid:invoice_id>/cancel/", views.cancel, name="cancel"),
+    path("invoices/<uuid:invoice_id>/credit/", views.credit, name="credit"),
     path("invoices/<uuid:invoice_id>/pdf/", views.pdf, name="pdf"),
     path("invoices/<uuid:invoice_id>/xml/", views.xml, name="xml"),
     path("lines/<uuid:line_id>/remove/", views.remove_line, name="remove_line"),

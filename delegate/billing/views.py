@@ -24,11 +24,12 @@ from delegate.access import (
     access_invoice_line,
 )
 from delegate.agencies.models import Member
-from delegate.billing import invoicing, ledger, services
+from delegate.billing import credit_notes, invoicing, ledger, services
 from delegate.billing.einvoice import cii_xml
 from delegate.billing.forms import (
     CancelForm,
     ContractForm,
+    CreditForm,
     DraftForm,
     GapForm,
     IssuerForm,
@@ -172,6 +173,7 @@ def _detail(
             initial={"amount": invoice.open_amount, "paid_on": timezone.localdate()},
         ),
         "cancel_form": CancelForm(auto_id="cancel_%s"),
+        "corrections": list(invoice.corrections.exclude(status=Invoice.Status.DRAFT)),
         "error": "",
         **extra,
     }
@@ -334,6 +336,36 @@ def cancel(request: HttpRequest, invoice_id: str) -> HttpResponse:
             return _refused(request, current, exc)
         return _done(request, correction, _("Cancellation invoice issued."))
     return _detail(request, current, status=400, cancel_form=form)
+
+
+@staff_view(manager=True)
+def credit(request: HttpRequest, invoice_id: str) -> HttpResponse:
+    """A credit note for part of an issued invoice: a form of its lines (GET), the
+    issued credit note (POST)."""
+    member = _member(request)
+    current = access_invoice(member, invoice_id, write=request.method == "POST")
+    lines = list(current.lines.all())
+    credited = credit_notes.credited_by_line(current)
+    if request.method == "POST":
+        form = CreditForm(lines, request.POST, auto_id="credit_%s")
+        if form.is_valid():
+            try:
+                note = credit_notes.credit_invoice(
+                    member, current, reason=form.cleaned_data["reason"], **form.credits()
+                )
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                return _done(request, note, _("Credit note issued."))
+        status = 400
+    else:
+        form, status = CreditForm(lines, auto_id="credit_%s"), 200
+    rows = [
+        (line, quantity, amount, line.net_amount - credited.get(line.pk, 0))
+        for line, quantity, amount in form.rows()
+    ]
+    context = {"invoice": current, "form": form, "rows": rows}
+    return render(request, "billing/credit.html", context, status=status)
 
 
 def _document(invoice: Invoice, content: bytes, extension: str, content_type: str) -> HttpResponse:

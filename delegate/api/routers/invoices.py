@@ -22,13 +22,15 @@ from delegate.api.idempotency import idempotent
 from delegate.api.listing import PageParams, order_by, page
 from delegate.api.routers.tasks import IDEMPOTENCY_KEY
 from delegate.api.schemas import UNSET, Body, set_fields
-from delegate.billing import invoicing
+from delegate.billing import credit_notes, invoicing
 from delegate.billing.einvoice import cii_xml
 from delegate.billing.models import Invoice
 
 router = Router(tags=["invoices"])
 
-InvoiceStatus = Literal["draft", "issued", "sent", "partly_paid", "paid", "cancelled"]
+InvoiceStatus = Literal[
+    "draft", "issued", "sent", "partly_paid", "paid", "partly_credited", "credited", "cancelled"
+]
 
 
 class LineOut(Schema):
@@ -49,6 +51,7 @@ class InvoiceOut(Schema):
     number: str
     issuer: UUID = Field(alias="issuer_id")
     client: UUID | None = Field(None, alias="client_id")
+    corrects: UUID | None = Field(None, alias="corrects_id", description="the invoice corrected")
     issue_date: dt.date | None
     due_date: dt.date | None
     period_start: dt.date
@@ -60,6 +63,7 @@ class InvoiceOut(Schema):
     vat_total: Decimal
     gross_total: Decimal
     paid_total: Decimal
+    credited_total: Decimal = Field(description="gross total of the issued credit notes")
     lines: list[LineOut]
 
     @staticmethod
@@ -84,6 +88,17 @@ class DraftPatch(Body):
     recipient_email: str = Field(UNSET)
     payment_terms_days: int = Field(UNSET, ge=0, le=365)
     leitweg_id: str = Field(UNSET, max_length=46)
+
+
+class CreditLineIn(Schema):
+    line: UUID = Field(description="a line of the invoice")
+    quantity: Decimal | None = Field(None, description="to credit at the line's unit price")
+    amount: Decimal | None = Field(None, description="or a net amount to credit")
+
+
+class CreditIn(Schema):
+    reason: str = Field(max_length=500)
+    lines: list[CreditLineIn] = Field(min_length=1)
 
 
 def _manager(request: HttpRequest) -> Any:
@@ -160,6 +175,39 @@ def issue_invoice(
     invoice = access.access_invoice(member, invoice_id, write=True)
     invoicing.issue_invoice(member, invoice)
     return access.access_invoice(member, invoice_id)
+
+
+@router.post(
+    "/invoices/{invoice_id}/credit-notes",
+    response={201: InvoiceOut, **error_responses(401, 403, 404, 409, 422)},
+    auth=write_auth,
+    summary="Credit part of an issued invoice",
+    description="Issues a credit note (its own number in the issuer's series, type code "
+    "381, referring to the invoice) for chosen lines, each by quantity or by net amount; "
+    "VAT at the line's rate. A line is never credited beyond its net amount (422, "
+    "nothing changes). With the same Idempotency-Key the first answer is replayed.",
+)
+@decorate_view(idempotent)
+def credit_invoice(
+    request: HttpRequest,
+    invoice_id: UUID,
+    payload: CreditIn,
+    idempotency_key: str | None = IDEMPOTENCY_KEY,
+) -> Status:
+    from django.core.exceptions import ValidationError
+
+    member = acting_member(request)
+    invoice = access.access_invoice(member, invoice_id, write=True)
+    if any((line.quantity is None) == (line.amount is None) for line in payload.lines):
+        raise ValidationError("Give each line a quantity or an amount.")
+    note = credit_notes.credit_invoice(
+        member,
+        invoice,
+        reason=payload.reason,
+        quantities={ln.line: ln.quantity for ln in payload.lines if ln.quantity is not None},
+        amounts={ln.line: ln.amount for ln in payload.lines if ln.amount is not None},
+    )
+    return Status(201, access.access_invoice(member, note.pk))
 
 
 @router.get(

@@ -54,3 +54,27 @@ def test_assistants_get_403_and_other_agencies_404(
     assert mallory_api.delete(f"/invoices/{invoice.pk}").status_code == 404
     assert mallory_api.get("/invoices").json()["items"] == []
     assert db_state(Invoice, InvoiceLine) == before
+
+
+def test_it_credits_part_of_an_issued_invoice(cast: Cast, alice_api: Api, bob_api: Api,
+                                              mallory_api: Api) -> None:  # fmt: skip
+    invoice = invoicing.issue_invoice(cast.alice, draft(cast, issuer(cast)))
+    line = invoice.lines.get()  # 2.5 h research at 80.00, 19 %
+    body = {"reason": "Half an hour less", "lines": [{"line": str(line.pk), "quantity": "0.5"}]}
+    before = db_state(Invoice, InvoiceLine)
+    assert bob_api.post(f"/invoices/{invoice.pk}/credit-notes", body).status_code == 403
+    assert mallory_api.post(f"/invoices/{invoice.pk}/credit-notes", body).status_code == 404
+    too_much = {"reason": "x", "lines": [{"line": str(line.pk), "amount": "200.01"}]}
+    assert alice_api.post(f"/invoices/{invoice.pk}/credit-notes", too_much).status_code == 422
+    both = {"reason": "x", "lines": [{"line": str(line.pk), "amount": "1", "quantity": "1"}]}
+    assert alice_api.post(f"/invoices/{invoice.pk}/credit-notes", both).status_code == 422
+    assert db_state(Invoice, InvoiceLine) == before
+    response = alice_api.post(f"/invoices/{invoice.pk}/credit-notes", body)
+    assert response.status_code == 201, response.json()
+    note = response.json()
+    assert (note["kind"], note["number"], note["corrects"]) == (
+        "credit_note", "RE-00002", str(invoice.pk),
+    )  # fmt: skip
+    assert (note["net_total"], note["gross_total"]) == ("40.00", "47.60")
+    original = alice_api.get(f"/invoices/{invoice.pk}").json()
+    assert (original["status"], original["credited_total"]) == ("partly_credited", "47.60")

@@ -51,6 +51,10 @@ BODIES = {
     "/members/{member_id}": {"role": "owner"},
     "/invoices/{invoice_id}": {"note": "pwned"},
     "/invoices/{invoice_id}/issue": {},
+    "/invoices/{invoice_id}/credit-notes": {
+        "reason": "pwned",
+        "lines": [{"line": "00000000-0000-0000-0000-000000000001", "amount": "1.00"}],
+    },
     "/calendars/{calendar_id}/events": {
         "summary": "pwned", "starts_at": "2030-01-07T09:00:00+01:00",
         "ends_at": "2030-01-07T10:00:00+01:00",

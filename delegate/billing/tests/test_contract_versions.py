@@ -12,14 +12,22 @@ from typing import Any
 import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from lxml import etree
 
 from delegate.billing import invoicing, ledger, services
-from delegate.billing.models import Contract, ContractRate, TaskPrice
+from delegate.billing.einvoice import cii_xml
+from delegate.billing.models import Contract, ContractRate, InvoicedTime, TaskPrice
 from delegate.billing.tests.helpers import billing_address, contract, entry, issuer
+from delegate.billing.tests.schematron import schematron_errors, xsd_errors
 from delegate.tasks.models import Category
 from delegate.testing import Cast, db_state
+from delegate.timetracking.models import TimeEntry
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
+NAMESPACES = {
+    "ram": "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100",
+    "udt": "urn:un:unece:uncefact:data:standard:UnqualifiedDataType:100",
+}
 NEW_YORK = zoneinfo.ZoneInfo("America/New_York")
 
 
@@ -216,6 +224,19 @@ def test_a_later_run_bills_older_unbilled_time_at_its_own_months_terms(cast: Cas
         # 50 min unrounded by the second version, at its rate
         (f"Assistance, {second:%m/%Y}", Decimal("0.83"), Decimal("90.00")),
     ]
+    # The older month's line carries its own service period (BT-134/135).
+    assert [(ln.service_start, ln.service_end) for ln in invoice.lines.all()] == [
+        (None, None), (first, ledger.add_months(first, 1) - dt.timedelta(days=1)), (None, None),
+    ]  # fmt: skip
+    issued = invoicing.issue_invoice(cast.alice, invoice)
+    xml = cii_xml(issued)
+    assert schematron_errors(xml) == [] and xsd_errors(xml) == []
+    line_periods = etree.fromstring(xml).xpath(
+        "//ram:IncludedSupplyChainTradeLineItem/ram:SpecifiedLineTradeSettlement"
+        "/ram:BillingSpecifiedPeriod/ram:StartDateTime/udt:DateTimeString/text()",
+        namespaces=NAMESPACES,
+    )
+    assert line_periods == [f"{first:%Y%m%d}"]
 
 
 def test_a_run_for_a_past_package_month_uses_that_months_package(cast: Cast) -> None:
@@ -234,3 +255,98 @@ def test_a_run_for_a_past_package_month_uses_that_months_package(cast: Cast) -> 
         (Decimal("1.00"), Decimal("100.00")),  # the first version's package fee
         (Decimal("0.50"), Decimal("50.00")),  # 30 min beyond its 1 h, at its rate
     ]
+
+
+def test_a_runs_header_comes_from_the_invoiced_months_version(cast: Cast) -> None:
+    the_issuer = issuer(cast)
+    billing_address(cast, country="AT", vat_id="ATU13585627")
+    first, second = month(1), month(2)
+    contract(cast, starts_on=first, is_business=True, leitweg_id="991-12345-67",
+             payment_terms_days=30)  # fmt: skip
+    change(cast, second, hourly_rate=Decimal("60"), is_business=False, leitweg_id="",
+           payment_terms_days=7)  # fmt: skip
+    entry(cast, at(first, 5), 60)
+    entry(cast, at(second, 5), 60)
+    older = invoicing.draft_month(cast.alice, cast.acme, issuer=the_issuer, month=first)
+    newer = invoicing.draft_month(cast.alice, cast.acme, issuer=the_issuer, month=second)
+    header = ("recipient_is_business", "leitweg_id", "payment_terms_days", "vat_treatment")
+    # Business with a VAT id in Austria: reverse charge; a consumer there: German VAT.
+    assert [getattr(older, name) for name in header] == [
+        True, "991-12345-67", 30, "reverse_charge",
+    ]  # fmt: skip
+    assert [getattr(newer, name) for name in header] == [False, "", 7, "domestic"]
+    assert older.vat_total == 0 and newer.vat_total == Decimal("11.40")  # 19 % of 60.00
+
+
+def _package_client(cast: Cast, first: dt.date, **fields: Any) -> Any:
+    cast.acme.language = "en"
+    cast.acme.save()
+    the_issuer = issuer(cast)
+    billing_address(cast)
+    contract(cast, starts_on=first, package_hours=Decimal("1"), package_fee=Decimal("100"),
+             overage_rate=Decimal("50"), **fields)  # fmt: skip
+    return the_issuer
+
+
+def test_time_recorded_after_a_package_months_run_is_billed_by_the_next_run(cast: Cast) -> None:
+    first, second = month(1), month(2)
+    the_issuer = _package_client(cast, first)
+    entry(cast, at(first, 5), 45)
+    run = invoicing.draft_month(cast.alice, cast.acme, issuer=the_issuer, month=first)
+    assert [(ln.quantity, ln.unit_price) for ln in run.lines.all()] == [
+        (Decimal("1.00"), Decimal("100.00"))  # 45 min within the hour
+    ]
+    late = entry(cast, at(first, 20), 45)  # after the run: 90 min in that month
+    invoice = invoicing.draft_month(cast.alice, cast.acme, issuer=the_issuer, month=second)
+    late_line = f"Hours beyond the package, {first:%m/%Y}, recorded after its invoice"
+    assert [(ln.description, ln.quantity, ln.unit_price) for ln in invoice.lines.all()] == [
+        (f"Prepaid package 1 hours, {second:%m/%Y}", Decimal("1.00"), Decimal("100.00")),
+        (late_line, Decimal("0.50"), Decimal("50.00")),
+    ]
+    assert InvoicedTime.objects.get(time_entry=late).invoice == invoice
+    assert [ln.service_start for ln in invoice.lines.all()] == [None, first]
+    # Billed once: the run after that does not bill it again.
+    third = invoicing.draft_month(cast.alice, cast.acme, issuer=the_issuer, month=month(3))
+    assert [ln.description for ln in third.lines.all()] == [
+        f"Prepaid package 1 hours, {month(3):%m/%Y}"
+    ]
+
+
+def test_late_time_within_the_package_is_marked_billed_without_a_charge(cast: Cast) -> None:
+    first, second = month(1), month(2)
+    the_issuer = _package_client(cast, first)
+    invoicing.draft_month(cast.alice, cast.acme, issuer=the_issuer, month=first)
+    late = entry(cast, at(first, 20), 30)
+    invoice = invoicing.draft_month(cast.alice, cast.acme, issuer=the_issuer, month=second)
+    assert [ln.description for ln in invoice.lines.all()] == [
+        f"Prepaid package 1 hours, {second:%m/%Y}"
+    ]
+    assert InvoicedTime.objects.get(time_entry=late).invoice == invoice
+
+
+def test_time_approved_after_its_package_months_run_is_billed_late(cast: Cast) -> None:
+    first, second = month(1), month(2)
+    the_issuer = _package_client(cast, first, needs_time_approval=True)
+    waiting = entry(cast, at(first, 5), 90)  # not approved when the month is run
+    run = invoicing.draft_month(cast.alice, cast.acme, issuer=the_issuer, month=first)
+    assert run.lines.count() == 1
+    assert not InvoicedTime.objects.filter(time_entry=waiting).exists()
+    TimeEntry.objects.filter(pk=waiting.pk).update(approved_at=timezone.now())
+    invoice = invoicing.draft_month(cast.alice, cast.acme, issuer=the_issuer, month=second)
+    assert [(ln.quantity, ln.unit_price) for ln in invoice.lines.all()][-1] == (
+        Decimal("0.50"), Decimal("50.00"),
+    )  # fmt: skip
+    assert InvoicedTime.objects.get(time_entry=waiting).invoice == invoice
+
+
+def test_a_package_month_without_a_run_keeps_its_time_for_its_own_run(cast: Cast) -> None:
+    first, second = month(1), month(2)
+    the_issuer = _package_client(cast, first)
+    own = entry(cast, at(first, 5), 90)
+    invoicing.draft_month(cast.alice, cast.acme, issuer=the_issuer, month=second)
+    assert not InvoicedTime.objects.filter(time_entry=own).exists()
+    run = invoicing.draft_month(cast.alice, cast.acme, issuer=the_issuer, month=first)
+    assert [(ln.quantity, ln.unit_price) for ln in run.lines.all()][-1] == (
+        Decimal("0.50"), Decimal("50.00"),
+    )  # fmt: skip
+    assert InvoicedTime.objects.get(time_entry=own).invoice == run

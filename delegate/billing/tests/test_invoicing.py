@@ -366,3 +366,45 @@ def test_it_does_not_send_an_invoice_cancelled_after_it_was_queued(cast: Cast) -
     invoicing.cancel_invoice(cast.alice, invoice, reason="Duplicate")
     assert invoicing.deliver(invoice.pk) is False
     assert mail.outbox == []
+
+
+@pytest.mark.parametrize("change", ["minutes", "new_entry", "billed_elsewhere", "client_name"])
+def test_a_run_is_computed_again_if_what_it_read_changed_before_it_locked(
+    cast: Cast, change: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run reads and computes before it takes the lock; whatever changed in
+    between is billed as it is when the run writes, never as it was read."""
+    english(cast)
+    the_issuer = issuer(cast)
+    billing_address(cast)
+    contract(cast)  # 60.00 an hour, to the minute
+    first = entry(cast, at(5), 60)
+    planned = invoicing._plan_run
+
+    def plan_then_change(*args: object, **kwargs: object) -> object:
+        run = planned(*args, **kwargs)  # type: ignore[arg-type]
+        if kwargs.get("optimistic"):
+            if change == "minutes":
+                TimeEntry.objects.filter(pk=first.pk).update(minutes=90)
+            elif change == "new_entry":
+                entry(cast, at(6), 30)
+            elif change == "billed_elsewhere":
+                other = draft(cast, the_issuer, period_start=dt.date(2026, 9, 1),
+                              period_end=dt.date(2026, 9, 30))  # fmt: skip
+                InvoicedTime.objects.create(agency=cast.agency_a, invoice=other, time_entry=first)
+            else:
+                type(cast.acme).objects.filter(pk=cast.acme.pk).update(name="Acme Renamed AG")
+        return run
+
+    monkeypatch.setattr(invoicing, "_plan_run", plan_then_change)
+    monkeypatch.setattr(invoicing, "_one_writer", lambda: True)  # PostgreSQL too
+    invoice = invoicing.draft_month(cast.alice, cast.acme, issuer=the_issuer, month=OCT)
+    expected = {
+        "minutes": [("Assistance, 10/2026", "1.50", "60.00", "90.00")],
+        "new_entry": [("Assistance, 10/2026", "1.50", "60.00", "90.00")],
+        "billed_elsewhere": [],
+        "client_name": [("Assistance, 10/2026", "1.00", "60.00", "60.00")],
+    }[change]
+    assert lines(invoice) == expected
+    assert invoice.recipient_name == ("Acme Renamed AG" if change == "client_name" else "Acme GmbH")
+    assert InvoicedTime.objects.filter(time_entry=first).count() == 1

@@ -106,6 +106,28 @@ def test_it_cancels_through_the_page(cast: Cast) -> None:
     assert Invoice.objects.get(corrects=invoice).number == "RE-00002"
 
 
+def test_a_manager_credits_part_of_an_invoice_through_the_pages(cast: Cast) -> None:
+    invoice = invoicing.issue_invoice(cast.alice, draft(cast, issuer(cast)))
+    line = invoice.lines.get()  # 2.5 h at 80.00
+    http = cast.login(cast.alice)
+    assert "Write a credit note" in http.get(url("invoice", invoice.pk)).text
+    form = http.get(url("credit", invoice.pk))
+    assert form.status_code == 200 and f"quantity_{line.pk}" in form.text
+    before = db_state(*BILLING)
+    refused = http.post(url("credit", invoice.pk),
+                        {"reason": "Too much", f"amount_{line.pk}": "200.01"})  # fmt: skip
+    assert refused.status_code == 400 and "200.00" in refused.text
+    assert db_state(*BILLING) == before
+    response = http.post(url("credit", invoice.pk),
+                         {"reason": "Half an hour less", f"quantity_{line.pk}": "0.5"})  # fmt: skip
+    assert response.status_code == 302
+    note = Invoice.objects.get(corrects=invoice)
+    assert (note.kind, note.number) == ("credit_note", "RE-00002")
+    assert note.gross_total == Decimal("47.60")
+    page = http.get(url("invoice", invoice.pk)).text
+    assert "Partly credited" in page and "RE-00002" in page
+
+
 def test_a_manager_adds_a_contract_and_sees_the_ledger(cast: Cast) -> None:
     http = cast.login(cast.alice)
     data = {"starts_on": "2026-01-01", "hourly_rate": "60", "rounding_increment": "15",
@@ -128,6 +150,8 @@ def test_it_refuses_everyone_but_managers_with_403(cast: Cast, who: str) -> None
     assert http.get(url("invoices")).status_code == 403
     assert http.get(url("invoice", invoice.pk)).status_code == 403
     assert http.post(url("issue", invoice.pk)).status_code == 403
+    assert http.get(url("credit", invoice.pk)).status_code == 403
+    assert http.post(url("credit", invoice.pk), {"reason": "x"}).status_code == 403
     assert http.get(url("client", cast.acme.pk)).status_code == 403
     assert db_state(*BILLING) == before
 
@@ -136,8 +160,9 @@ def test_it_hides_another_agencys_invoices_with_404(cast: Cast) -> None:
     invoice = draft(cast, issuer(cast))
     http = cast.login(cast.mallory)
     before = db_state(*BILLING)
-    for name in ("invoice", "issue", "delete", "pdf", "xml", "cancel", "send"):
+    for name in ("invoice", "issue", "delete", "pdf", "xml", "cancel", "send", "credit"):
         assert http.post(url(name, invoice.pk)).status_code == 404
+    assert http.get(url("credit", invoice.pk)).status_code == 404
     assert http.post(url("remove_line", invoice.lines.get().pk)).status_code == 404
     assert http.post(url("add_contract", cast.acme.pk), {"hourly_rate": "1"}).status_code == 404
     assert db_state(*BILLING) == before

@@ -180,6 +180,7 @@ TARGETS: dict[str, Kwargs] = {
     "billing:send": lambda c: {"invoice_id": _invoice(c, issued=True).pk},
     "billing:payment": lambda c: {"invoice_id": _invoice(c, issued=True).pk},
     "billing:cancel": lambda c: {"invoice_id": _invoice(c, issued=True).pk},
+    "billing:credit": lambda c: {"invoice_id": _invoice(c, issued=True).pk},
     "billing:pdf": lambda c: {"invoice_id": _invoice(c, issued=True).pk},
     "billing:xml": lambda c: {"invoice_id": _invoice(c, issued=True).pk},
     "billing:remove_line": lambda c: {"line_id": _invoice(c).lines.get().pk},

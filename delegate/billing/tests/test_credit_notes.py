@@ -46,7 +46,7 @@ def test_it_credits_part_of_a_line_by_quantity_and_another_by_amount(cast: Cast)
     assert (credit.kind, credit.number, credit.corrects) == ("credit_note", "RE-00002", original)
     assert [(ln.description, ln.quantity, ln.unit_price, ln.vat_rate, ln.credits_line)
             for ln in credit.lines.all()] == [
-        ("Gutschrift zu: Research", Decimal("1.00"), Decimal("20.00"), Decimal("19.00"), research),
+        ("Korrektur zu: Research", Decimal("1.00"), Decimal("20.00"), Decimal("19.00"), research),
         ("Travel booking", Decimal("1.00"), Decimal("12.00"), Decimal("7.00"), travel),
     ]  # fmt: skip
     # VAT per rate: 19 % of 20.00 and 7 % of 12.00.
@@ -184,6 +184,6 @@ def test_a_credit_note_is_emailed_as_a_credit_note(cast: Cast) -> None:
                             quantities={travel.pk: Decimal("1")})  # fmt: skip
     assert invoicing.deliver(credit.pk)
     message = mail.outbox[-1]
-    assert message.subject == "Gutschrift RE-00002 von Alpha Assist GmbH"
-    assert "Gutschrift RE-00002 zur Rechnung RE-00001" in message.body
+    assert message.subject == "Rechnungskorrektur RE-00002 von Alpha Assist GmbH"
+    assert "Rechnungskorrektur RE-00002 zur Rechnung RE-00001" in message.body
     assert "Gutgeschrieben: 12.84 EUR." in message.body and "zahlbar" not in message.body

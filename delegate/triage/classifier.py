@@ -164,6 +164,7 @@ _loaded: dict[Any, Classifier] = {}
 
 
 log = logging.getLogger(__name__)
+DEFAULT_CACHE_DIR = Path(__file__).resolve().parents[2] / ".cache" / "triage"
 
 
 @cache
@@ -197,7 +198,16 @@ def seed_model_path(examples: Sequence[tuple[str, str]]) -> Path:
     ):
         digest.update(part.encode())
         digest.update(b"\0")
-    return Path(settings.TRIAGE_MODEL_CACHE_DIR) / f"seed-{digest.hexdigest()[:32]}.pickle"
+    return _cache_dir() / f"seed-{digest.hexdigest()[:32]}.pickle"
+
+
+def _cache_dir() -> Path:
+    """``TRIAGE_MODEL_CACHE_DIR``; scripts that use the classifier without Django's
+    settings (bench/triage, eval/triage) read the same variable and default."""
+    if settings.configured:
+        return Path(settings.TRIAGE_MODEL_CACHE_DIR)
+    configured = os.environ.get("TRIAGE_MODEL_CACHE_DIR")
+    return Path(configured) if configured else DEFAULT_CACHE_DIR
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

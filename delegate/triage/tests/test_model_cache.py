@@ -55,3 +55,22 @@ def test_other_seed_data_is_another_file() -> None:
     assert classifier.seed_model_path(examples) == classifier.seed_model_path(list(examples))
     changed = [*examples[:-1], (examples[-1][0] + " bitte", examples[-1][1])]
     assert classifier.seed_model_path(changed) != classifier.seed_model_path(examples)
+
+
+def test_scripts_without_django_settings_use_the_same_cache(tmp_path: Path) -> None:
+    """bench/triage and eval/triage use the classifier without Django's settings."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    env["TRIAGE_MODEL_CACHE_DIR"] = str(tmp_path)
+    code = (
+        "from delegate.triage.classifier import seed_model_path\n"
+        "from delegate.triage.seed import seed_examples\n"
+        "print(seed_model_path(seed_examples()))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert Path(out.stdout.strip()).parent == tmp_path

@@ -20,17 +20,16 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: E402
-from sklearn.linear_model import LogisticRegression  # noqa: E402
-from sklearn.pipeline import FeatureUnion, Pipeline  # noqa: E402
+from sklearn.base import clone  # noqa: E402
+from sklearn.pipeline import Pipeline  # noqa: E402
 from sklearn.svm import LinearSVC  # noqa: E402
 
 from delegate.triage import classifier as triage_classifier  # noqa: E402
-from delegate.triage.keywords import keyword_features  # noqa: E402
 from delegate.triage.seed import seed_groups  # noqa: E402
 from delegate.triage.text import prepare  # noqa: E402
 
@@ -41,72 +40,33 @@ def _fold(group: str) -> int:
     return hashlib.sha256(group.encode()).digest()[1] % FOLDS
 
 
-def _variant(
-    chars: tuple[int, int] = (2, 5),
-    words: tuple[int, int] = (1, 2),
-    c: float = 5.0,
-    balanced: bool = False,
-    keywords: float = 0.0,
-    svc: bool = False,
-) -> Callable[[], Pipeline]:
+def _variant(**params: Any) -> Callable[[], Pipeline]:
+    """The shipped pipeline with some parameters changed (``set_params`` names, e.g.
+    ``model__C``); estimators given as parameters are cloned for each training."""
+
     def make() -> Pipeline:
-        extra = (
-            [("keywords", TfidfVectorizer(analyzer=keyword_features, sublinear_tf=True))]
-            if keywords
-            else []
+        pipeline = triage_classifier._pipeline()
+        pipeline.set_params(
+            **{k: clone(v) if hasattr(v, "get_params") else v for k, v in params.items()}
         )
-        weights = {"chars": 1.0, "words": 1.0, **({"keywords": keywords} if keywords else {})}
-        return Pipeline(
-            [
-                (
-                    "features",
-                    FeatureUnion(
-                        [
-                            (
-                                "chars",
-                                TfidfVectorizer(
-                                    analyzer="char_wb", ngram_range=chars, sublinear_tf=True
-                                ),
-                            ),
-                            (
-                                "words",
-                                TfidfVectorizer(
-                                    ngram_range=words,
-                                    sublinear_tf=True,
-                                    token_pattern=r"(?u)\b\w\w+\b",
-                                ),
-                            ),
-                            *extra,
-                        ],
-                        transformer_weights=weights,
-                    ),
-                ),
-                (
-                    "model",
-                    LinearSVC(C=c)
-                    if svc
-                    else LogisticRegression(
-                        C=c,
-                        solver="newton-cg",
-                        max_iter=300,
-                        class_weight="balanced" if balanced else None,
-                    ),
-                ),
-            ]
-        )
+        return pipeline
 
     return make
 
 
+def _keywords(weight: float) -> dict[str, float]:
+    return {"chars": 1.0, "words": 1.0, "keywords": weight}
+
+
 CANDIDATES: dict[str, Callable[[], Pipeline]] = {
     "shipped": triage_classifier._pipeline,
-    "no keywords": _variant(words=(1, 1), c=10),
-    "kw 0.1": _variant(words=(1, 1), c=10, keywords=0.1),
-    "kw 0.3": _variant(words=(1, 1), c=10, keywords=0.3),
-    "kw 0.5": _variant(words=(1, 1), c=10, keywords=0.5),
-    "words 1-2": _variant(words=(1, 2), c=10, keywords=0.2),
-    "C=30": _variant(words=(1, 1), c=30, keywords=0.2),
-    "LinearSVC C=1": _variant(words=(1, 1), c=1.0, keywords=0.2, svc=True),
+    "no keywords": _variant(features__keywords="drop"),
+    "kw 0.1": _variant(features__transformer_weights=_keywords(0.1)),
+    "kw 0.3": _variant(features__transformer_weights=_keywords(0.3)),
+    "kw 0.5": _variant(features__transformer_weights=_keywords(0.5)),
+    "words 1-2": _variant(features__words__ngram_range=(1, 2)),
+    "C=30": _variant(model__C=30),
+    "LinearSVC C=1": _variant(model=LinearSVC(C=1.0)),
 }
 THRESHOLDS = (0.2, 0.4, 0.5, 0.6, 0.7)
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from delegate.agencies.models import Absence, Member, Skill
@@ -39,6 +39,20 @@ def _uuid(value: Any) -> uuid.UUID:
         return uuid.UUID(str(value))
     except (TypeError, ValueError, AttributeError):
         raise Http404("No such object") from None
+
+
+def _managers_only[M: Model](
+    member: Member, objects: QuerySet[M], object_id: Any, missing: str
+) -> M:
+    """An object of the member's agency that only owners and dispatchers handle: 404
+    outside the agency, 403 for other roles of it (checked after the lookup, so the id
+    is never confirmed to them)."""
+    try:
+        found = objects.get(pk=_uuid(object_id), agency_id=member.agency_id)
+    except ObjectDoesNotExist:
+        raise Http404(missing) from None
+    member.require_manager()
+    return found
 
 
 # --- visibility ------------------------------------------------------------------------
@@ -214,30 +228,24 @@ def access_attachment(actor: Actor, attachment_id: Any) -> Attachment:
 def access_rebalance(member: Member, proposal_id: Any, *, write: bool = False) -> RebalanceProposal:
     """A rebalance proposal of the member's agency; only managers see them (403 for
     assistants of the agency, 404 for everyone outside it)."""
-    try:
-        proposal = RebalanceProposal.objects.select_related("created_by__user").get(
-            pk=_uuid(proposal_id), agency_id=member.agency_id
-        )
-    except RebalanceProposal.DoesNotExist:
-        raise Http404("No such proposal") from None
-    member.require_manager()
-    return proposal
+    return _managers_only(
+        member,
+        RebalanceProposal.objects.select_related("created_by__user"),
+        proposal_id,
+        "No such proposal",
+    )
 
 
 def access_inbound(member: Member, inbound_id: Any, *, write: bool = False) -> InboundMessage:
     """Inbound messages are for owners and dispatchers: 404 outside the agency, 403 for
     other roles of it (checked after the lookup, so the id is never confirmed to them)."""
-    try:
-        # The raw bytes (up to the size limit) load only where they are used.
-        inbound = (
-            InboundMessage.objects.select_related("task", "contact__client")
-            .defer("raw")
-            .get(pk=_uuid(inbound_id), agency_id=member.agency_id)
-        )
-    except InboundMessage.DoesNotExist:
-        raise Http404("No such inbound message") from None
-    member.require_manager()
-    return inbound
+    # The raw bytes (up to the size limit) load only where they are used.
+    return _managers_only(
+        member,
+        InboundMessage.objects.select_related("task", "contact__client").defer("raw"),
+        inbound_id,
+        "No such inbound message",
+    )
 
 
 def calendars_visible_to(member: Member) -> QuerySet[Calendar]:
@@ -323,47 +331,27 @@ def access_portal_time_entries(contact: Contact, entry_ids: Any) -> list[TimeEnt
 
 def access_invoice(member: Member, invoice_id: Any, *, write: bool = False) -> Invoice:
     """Invoices are the managers' business: assistants get 403, other agencies 404."""
-    try:
-        invoice = Invoice.objects.select_related("issuer", "client").get(
-            pk=_uuid(invoice_id), agency_id=member.agency_id
-        )
-    except Invoice.DoesNotExist:
-        raise Http404("No such invoice") from None
-    member.require_manager()
-    return invoice
+    return _managers_only(
+        member, Invoice.objects.select_related("issuer", "client"), invoice_id, "No such invoice"
+    )
 
 
 def access_contract(member: Member, contract_id: Any) -> Contract:
     """A contract version: the managers' business like invoices (assistants get 403,
     other agencies 404)."""
-    try:
-        contract = Contract.objects.select_related("client").get(
-            pk=_uuid(contract_id), agency_id=member.agency_id
-        )
-    except Contract.DoesNotExist:
-        raise Http404("No such contract") from None
-    member.require_manager()
-    return contract
+    return _managers_only(
+        member, Contract.objects.select_related("client"), contract_id, "No such contract"
+    )
 
 
 def access_invoice_line(member: Member, line_id: Any) -> InvoiceLine:
-    try:
-        line = InvoiceLine.objects.select_related("invoice").get(
-            pk=_uuid(line_id), agency_id=member.agency_id
-        )
-    except InvoiceLine.DoesNotExist:
-        raise Http404("No such line") from None
-    member.require_manager()
-    return line
+    return _managers_only(
+        member, InvoiceLine.objects.select_related("invoice"), line_id, "No such line"
+    )
 
 
 def access_issuer(member: Member, issuer_id: Any) -> Issuer:
-    try:
-        issuer = Issuer.objects.get(pk=_uuid(issuer_id), agency_id=member.agency_id)
-    except Issuer.DoesNotExist:
-        raise Http404("No such issuer") from None
-    member.require_manager()
-    return issuer
+    return _managers_only(member, Issuer.objects.all(), issuer_id, "No such issuer")
 
 
 def portal_invoices(contact: Contact) -> QuerySet[Invoice]:

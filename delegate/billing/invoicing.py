@@ -20,7 +20,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Sum
+from django.db.models import Case, Exists, OuterRef, Sum, When
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -115,12 +115,12 @@ def _require_draft(member: Member, invoice: Invoice) -> None:
 
 
 def _recipient_of(client: Client, contract: Contract | None) -> dict[str, Any]:
-    # The billing address if there is one, else any: one query.
-    addresses = sorted(
-        Address.objects.filter(client=client)[:10],
-        key=lambda address: address.kind != Address.Kind.BILLING,
+    # The billing address if there is one, else the first other: one query.
+    address = (
+        Address.objects.filter(client=client)
+        .order_by(Case(When(kind=Address.Kind.BILLING, then=0), default=1), "pk")
+        .first()
     )
-    address = addresses[0] if addresses else None
     return {
         "recipient_name": client.name,
         "recipient_street": address.line1 if address else "",
@@ -767,9 +767,11 @@ def issue_invoice(member: Member, invoice: Invoice) -> Invoice:
         invoice.status = Invoice.Status.ISSUED
         invoice.updated_at = invoice.issued_at
         # One UPDATE of the locked draft (Invoice.save would read the row again first).
-        Invoice.objects.filter(pk=invoice.pk, status=Invoice.Status.DRAFT).update(
+        written = Invoice.objects.filter(pk=invoice.pk, status=Invoice.Status.DRAFT).update(
             **{name: getattr(invoice, name) for name in ISSUED_FIELDS}
         )
+        if written != 1:  # the lock above makes this impossible; never advance the series
+            raise RuntimeError(f"invoice {invoice.pk} was not a draft when issued")
         issuer.next_number += 1
         issuer.last_hash = invoice.content_hash
         issuer.save(update_fields=["next_number", "last_hash"])
@@ -951,9 +953,7 @@ def deliver(invoice_id: Any) -> bool:
             subject = _("Invoice %(number)s from %(issuer)s") % names
         else:
             subject = _("%(document)s %(number)s from %(issuer)s") % {**names, "document": document}
-        body = render_to_string(
-            "billing/email/invoice.txt", {"s": snapshot, "document": document}
-        )
+        body = render_to_string("billing/email/invoice.txt", {"s": snapshot, "document": document})
     message = EmailMessage(
         subject,
         body,

@@ -408,3 +408,16 @@ def test_a_run_is_computed_again_if_what_it_read_changed_before_it_locked(
     assert lines(invoice) == expected
     assert invoice.recipient_name == ("Acme Renamed AG" if change == "client_name" else "Acme GmbH")
     assert InvoicedTime.objects.filter(time_entry=first).count() == 1
+
+
+def test_the_recipient_is_the_billing_address_when_the_client_has_several(cast: Cast) -> None:
+    from delegate.clients.models import Address
+
+    for kind, city in ((Address.Kind.POSTAL, "Kiel"), (Address.Kind.OFFICE, "Lübeck")):
+        Address.objects.create(
+            agency=cast.agency_a, client=cast.acme, kind=kind, line1="x 1",
+            postal_code="24103", city=city,
+        )  # fmt: skip
+    assert invoicing._recipient_of(cast.acme, None)["recipient_city"] in {"Kiel", "Lübeck"}
+    billing_address(cast)
+    assert invoicing._recipient_of(cast.acme, None)["recipient_city"] == "Bremen"

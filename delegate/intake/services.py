@@ -295,7 +295,11 @@ def process_batch(inbound_ids: Sequence[Any]) -> dict[str, str]:
             .filter(pk__in=list(parsed))
             .order_by("pk")
         )
-        todo = [inbound for inbound in locked if inbound.state not in InboundMessage.SETTLED_STATES]
+        # Handled in arrival order: a message may continue the thread of one before it.
+        todo = sorted(
+            (inbound for inbound in locked if inbound.state not in InboundMessage.SETTLED_STATES),
+            key=lambda inbound: (inbound.received_at, str(inbound.pk)),
+        )
         _handle(todo, parsed)
         now = timezone.now()
         for inbound in todo:
@@ -336,6 +340,14 @@ def _handle(todo: list[InboundMessage], parsed: dict[Any, ParsedInbound | Except
         [(i.agency_id, p) for i in todo if isinstance(p := parsed[i.pk], ParsedInbound)]
     )
     new_tasks: list[tuple[InboundMessage, ParsedInbound, Contact]] = []
+
+    def create_pending(*, visible: bool) -> None:
+        if new_tasks:
+            _create_tasks(new_tasks)
+            if visible:
+                _save_outcomes([inbound for inbound, _parsed, _contact in new_tasks])
+            new_tasks.clear()
+
     for inbound in todo:
         result = parsed[inbound.pk]
         if isinstance(result, Exception):
@@ -346,9 +358,13 @@ def _handle(todo: list[InboundMessage], parsed: dict[Any, ParsedInbound | Except
         if contact is not None and _is_plain_request(result, inbound.channel):
             new_tasks.append((inbound, result, contact))
             continue
+        # This one may continue a thread started earlier in the batch (a reply, the next
+        # photo of an album): the earlier ones' tasks and outcomes must be in the
+        # database for find_thread, and so must this one's for the next.
+        create_pending(visible=True)
         _alone(inbound, result, contact)
-    if new_tasks:
-        _create_tasks(new_tasks)
+        _save_outcomes([inbound])
+    create_pending(visible=False)  # the caller writes every outcome
 
 
 def _alone(inbound: InboundMessage, parsed: ParsedInbound, contact: Contact | None) -> None:
@@ -512,9 +528,11 @@ def _text(parsed: ParsedInbound, *, kept: int) -> str:
     dropped = parsed.files_dropped + len(parsed.files) - kept
     if not dropped:
         return parsed.text
-    return parsed.text + "\n\n" + _(
-        "[%(count)s more attachment(s) kept in the original message only]"
-    ) % {"count": dropped}
+    return (
+        parsed.text
+        + "\n\n"
+        + _("[%(count)s more attachment(s) kept in the original message only]") % {"count": dropped}
+    )
 
 
 def _title(parsed: ParsedInbound, text: str) -> str:

@@ -215,9 +215,7 @@ def smtp_factory(**security: Any) -> IntakeSMTP:
     )
 
 
-async def start_server(
-    host: str, port: int, *, ssl: SSLContext | None = None
-) -> asyncio.Server:
+async def start_server(host: str, port: int, *, ssl: SSLContext | None = None) -> asyncio.Server:
     """Listen on (host, port); port 0 picks a free one (see ``server.sockets``). STARTTLS
     and AUTH are read from settings here, once, and fail loudly when misconfigured;
     ``ssl`` makes it TLS from the first byte instead (SMTPS)."""

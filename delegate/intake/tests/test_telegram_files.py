@@ -180,6 +180,25 @@ def test_the_photos_of_an_album_make_one_task(carol_chat: Cast, telegram: FakePr
     assert Task.objects.filter(channel="telegram").count() == 2
 
 
+def test_an_album_arriving_in_one_batch_makes_one_task(
+    carol_chat: Cast, telegram: FakeProvider
+) -> None:
+    """The photos of an album arrive within milliseconds, so one worker batch usually
+    holds them all: each must find the task the one before it made."""
+    from delegate.intake.services import process_pending
+
+    for n in (1, 2, 3):
+        telegram.files[f"b{n}"] = f"photos/b{n}.jpg"
+        telegram.media[f"photos/b{n}.jpg"] = b"JPEG %d" % n
+        size = {"file_id": f"b{n}", "file_unique_id": f"v{n}", "width": 9, "height": 9}
+        caption = "Quittungen April" if n == 1 else ""
+        _post(_with(90 + n, caption=caption, photo=[size], media_group_id="97531"))
+    assert process_pending() == 3
+    task = Task.objects.get(channel="telegram")
+    assert task.title == "Quittungen April"  # the first photo's caption, by arrival
+    assert _files(task) == {f"photo-{90 + n}.jpg": b"JPEG %d" % n for n in (1, 2, 3)}
+
+
 def test_an_answer_to_our_message_continues_its_task(
     carol_chat: Cast, telegram: FakeProvider
 ) -> None:

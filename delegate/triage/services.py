@@ -135,35 +135,42 @@ def triage_tasks(task_ids: Sequence[Any]) -> dict[str, TriageResult | None]:
         by_agency.setdefault(task.agency_id, []).append(task)
         if task.client_id not in calendars:
             calendars[task.client_id] = work_calendar(task.client)
+    # Classify first, outside the transaction: it is CPU work (and a model load), and
+    # on SQLite a transaction holds the database's only write lock.
+    analysed: list[tuple[Task, Any, str, Any]] = []
+    for agency_id, group in by_agency.items():
+        classifier, label = classifier_for(agency_id)
+        messages = [
+            Message(
+                task_text(task),
+                task.created_at,
+                task.client.time_zone,
+                calendars[task.client_id].region,
+                task.client.service_level,
+                calendars[task.client_id],
+            )
+            for task in group
+        ]
+        analyses = analyse_many(messages, classifier=classifier, threshold=threshold())
+        categories = active_categories(agency_id)
+        analysed.extend(
+            (task, analysis, label, categories)
+            for task, analysis in zip(group, analyses, strict=True)
+        )
     failed: list[str] = []
     # The tasks triaged here are routed together afterwards, not one job each; all are
     # written in one transaction, each task in its own savepoint.
     with task_services.routing_batched(), transaction.atomic():
-        for agency_id, group in by_agency.items():
-            classifier, label = classifier_for(agency_id)
-            messages = [
-                Message(
-                    task_text(task),
-                    task.created_at,
-                    task.client.time_zone,
-                    calendars[task.client_id].region,
-                    task.client.service_level,
-                    calendars[task.client_id],
-                )
-                for task in group
-            ]
-            analyses = analyse_many(messages, classifier=classifier, threshold=threshold())
-            categories = active_categories(agency_id)
-            for task, analysis in zip(group, analyses, strict=True):
-                try:
-                    results[str(task.pk)] = _store_triage(task, analysis, label, categories)
-                except Exception:
-                    # One task's failure must not cost the others: they are stored, and the
-                    # job fails afterwards naming the task, which stays new.
-                    if len(tasks) == 1:
-                        raise
-                    logger.exception("triage of task %s failed", task.pk)
-                    failed.append(str(task.pk))
+        for task, analysis, label, categories in analysed:
+            try:
+                results[str(task.pk)] = _store_triage(task, analysis, label, categories)
+            except Exception:
+                # One task's failure must not cost the others: they are stored, and the
+                # job fails afterwards naming the task, which stays new.
+                if len(tasks) == 1:
+                    raise
+                logger.exception("triage of task %s failed", task.pk)
+                failed.append(str(task.pk))
     if failed:
         raise TriageFailed(f"triage failed for task(s) {', '.join(failed)}")
     return results

@@ -264,8 +264,16 @@ class RoutingFailed(RuntimeError):
 
 
 def _route_one(
-    task_id: Any, roster: core.Roster, members: dict[str, Member], *, now: dt.datetime
+    task_id: Any,
+    roster: core.Roster,
+    members: dict[str, Member],
+    *,
+    now: dt.datetime,
+    record_none: bool = True,
 ) -> core.Decision | None:
+    """Route one task with a roster kept for a run (it learns the assignment); None when
+    the task is taken or no longer routable. ``record_none``: note on the task that
+    nobody could take it."""
     with transaction.atomic():
         task = (
             Task.objects.select_for_update(of=("self",))
@@ -275,7 +283,7 @@ def _route_one(
         if task.assignee_id is not None or task.status not in ROUTABLE:
             return None
         decision = core.decide(roster, job_for(task), now_ts=now.timestamp())
-        _apply(None, task, decision, members, record_none=True)
+        _apply(None, task, decision, members, record_none=record_none)
     if decision.assignee is not None:
         roster.add_task(
             decision.assignee,
@@ -428,24 +436,8 @@ def route_waiting(*, now: dt.datetime | None = None, limit: int = 500) -> int:
         if agency_id not in rosters:
             rosters[agency_id] = load_roster(agency_id, now=now)
         roster, members = rosters[agency_id]
-        with transaction.atomic():
-            task = (
-                Task.objects.select_for_update(of=("self",))
-                .select_related("client", "category")
-                .get(pk=task_id)
-            )
-            if task.assignee_id is not None or task.status not in ROUTABLE:
-                continue
-            decision = core.decide(roster, job_for(task), now_ts=now.timestamp())
-            if decision.assignee is None:
-                continue
-            _apply(None, task, decision, members, record_none=False)
-            roster.add_task(
-                decision.assignee,
-                due_ts=task.due_at.timestamp() if task.due_at else None,
-                minutes=minutes_of(task),
-            )
-            assigned += 1
+        decision = _route_one(task_id, roster, members, now=now, record_none=False)
+        assigned += bool(decision and decision.assignee)
     return assigned
 
 

@@ -219,28 +219,49 @@ TRIAGE_BATCH = 20
 
 
 def _enqueue_triage(tasks: Sequence[Task]) -> None:
-    """Queue triage (language, category, deadline, priority) of new tasks on commit:
-    one job for a single task, one job per batch for many (``triage_tasks``)."""
-    ids = [str(task.pk) for task in tasks]
-    collected = getattr(_local, "triage", None)
+    """Queue triage (language, category, deadline, priority) of new tasks on commit."""
+    _hand_on("triage", [str(task.pk) for task in tasks])
+
+
+def _hand_on(kind: str, ids: list[str]) -> None:
+    """Queue the ``kind`` ("triage", "routing") jobs of ``ids`` when the transaction
+    commits: one job for a single task, one per batch for many, all in one commit.
+    Inside ``triage_batched`` / ``routing_batched`` the block collects them instead."""
+    collected = getattr(_local, kind, None)
     if collected is not None:
         collected.extend(ids)
         return
-    _queue_triage(ids)
+    if kind == "triage":
+        from delegate.triage.jobs import triage_task as one
+        from delegate.triage.jobs import triage_tasks as many
 
+        size = TRIAGE_BATCH
+    else:
+        from delegate.routing.jobs import route_task as one
+        from delegate.routing.jobs import route_tasks as many
 
-def _queue_triage(ids: list[str]) -> None:
-    from delegate.triage.jobs import triage_task, triage_tasks
+        size = ROUTING_BATCH
 
     def enqueue() -> None:
         if len(ids) == 1:
-            triage_task.enqueue(ids[0])
+            one.enqueue(ids[0])
             return
         with transaction.atomic():  # one commit for a whole batch
-            for start in range(0, len(ids), TRIAGE_BATCH):
-                triage_tasks.enqueue(ids[start : start + TRIAGE_BATCH])
+            for start in range(0, len(ids), size):
+                many.enqueue(ids[start : start + size])
 
     transaction.on_commit(enqueue)
+
+
+@contextmanager
+def _collecting(kind: str) -> Iterator[list[str]]:
+    previous = getattr(_local, kind, None)
+    collected: list[str] = []
+    setattr(_local, kind, collected)
+    try:
+        yield collected
+    finally:
+        setattr(_local, kind, previous)
 
 
 def _validated_task(actor: Actor | None, spec: NewTask) -> tuple[Task, list[Skill]]:
@@ -350,13 +371,7 @@ def _transition(actor: Actor | None, task: Task, *, to: str, note: str = "") -> 
 
 
 def _enqueue_routing(task_id: str) -> None:
-    collected = getattr(_local, "routing", None)
-    if collected is not None:
-        collected.append(task_id)
-        return
-    from delegate.routing.jobs import route_task
-
-    transaction.on_commit(lambda: route_task.enqueue(task_id))
+    _hand_on("routing", [task_id])
 
 
 @contextmanager
@@ -365,15 +380,10 @@ def triage_batched() -> Iterator[None]:
     TRIAGE_BATCH) instead of one job per ``create_task``; the jobs are queued when the
     block ends normally, after the caller's transaction inside it has committed. Tasks
     of a savepoint that was rolled back are looked for and skipped by triage."""
-    previous = getattr(_local, "triage", None)
-    collected: list[str] = []
-    _local.triage = collected
-    try:
+    with _collecting("triage") as collected:
         yield
-    finally:
-        _local.triage = previous
     if collected:
-        _queue_triage(collected)
+        _hand_on("triage", collected)
 
 
 # Tasks per routing job queued by ``routing_batched``.
@@ -385,25 +395,15 @@ def routing_batched() -> Iterator[None]:
     """Tasks that become triaged inside the block are routed together when it ends (one
     ``route_tasks`` job per batch) instead of one job each. For callers that commit
     their own transactions inside the block (triage of a batch); on leaving, the jobs
-    are queued on commit of any transaction still open."""
-    previous = getattr(_local, "routing", None)
+    are queued on commit of any transaction still open — also after an error, for the
+    tasks that were triaged before it."""
     collected: list[str] = []
-    _local.routing = collected
     try:
-        yield
+        with _collecting("routing") as collected:
+            yield
     finally:
-        _local.routing = previous
-        if len(collected) == 1:
-            _enqueue_routing(collected[0])
-        elif collected:
-            from delegate.routing.jobs import route_tasks
-
-            def enqueue() -> None:
-                with transaction.atomic():  # one commit for all
-                    for start in range(0, len(collected), ROUTING_BATCH):
-                        route_tasks.enqueue(collected[start : start + ROUTING_BATCH])
-
-            transaction.on_commit(enqueue)
+        if collected:
+            _hand_on("routing", collected)
 
 
 def assign_task(

@@ -90,24 +90,20 @@ def main() -> None:
         # (each with a changed header, so they are new messages and new tasks).
         again = [m.replace(b"Subject: ", b"Subject: Re-sent ", 1) for m in mails[: n // 2]]
         store(again)
-        pending = list(
-            InboundMessage.objects.filter(state="received").values_list("pk", flat=True)
-        )
+        pending = list(InboundMessage.objects.filter(state="received").values_list("pk", flat=True))
         figures["process_one_at_a_time_ms"] = cpu_ms(
             lambda: [services.process_inbound(i) for i in pending], len(pending)
         )
         figures["triage_model_load_ms"] = cpu_ms(
-            lambda: triage.classifier_for(InboundMessage.objects.values_list(
-                "agency_id", flat=True
-            ).first()),
+            lambda: triage.classifier_for(
+                InboundMessage.objects.values_list("agency_id", flat=True).first()
+            ),
             1,
         )
         batches = DBTaskResult.objects.filter(task_path=triage_tasks.module_path)
         triage_args = [job["args"] for job in batches.values_list("args_kwargs", flat=True)]
         triaged = sum(len(a[0]) for a in triage_args)
-        figures["triage_ms"] = cpu_ms(
-            lambda: [triage_tasks.call(*a) for a in triage_args], triaged
-        )
+        figures["triage_ms"] = cpu_ms(lambda: [triage_tasks.call(*a) for a in triage_args], triaged)
         routes = DBTaskResult.objects.filter(task_path=route_tasks.module_path)
         route_args = [job["args"] for job in routes.values_list("args_kwargs", flat=True)]
         figures["route_ms"] = cpu_ms(

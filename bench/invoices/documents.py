@@ -83,6 +83,30 @@ def cpu_ms(work: Callable[[], object], count: int, rounds: int) -> float:
     return round(statistics.median(medians), 2)
 
 
+def embed_xml(visible: bytes, xml: bytes, snapshot: dict[str, Any]) -> bytes:
+    """The visible PDF with ``xml`` embedded as ``factur-x.xml`` (Factur-X / ZUGFeRD,
+    profile EN 16931) and the Factur-X XMP metadata, by factur-x re-writing the PDF.
+    How invoices were made before ``render_pdf`` embedded the XML itself; kept here as
+    the comparison."""
+    from facturx import generate_from_binary
+
+    result: bytes = generate_from_binary(
+        visible,
+        xml,
+        flavor="factur-x",
+        level="en16931",
+        check_xsd=False,  # drafthorse checked it against the same XSD
+        lang=snapshot["language"],
+        pdf_metadata={
+            "author": snapshot["issuer"]["legal_name"],
+            "keywords": "Factur-X, ZUGFeRD",
+            "title": f"{snapshot['number']}",
+            "subject": f"{snapshot['number']}",
+        },
+    )
+    return result
+
+
 def stages(snapshot: dict[str, Any]) -> dict[str, Callable[[], object]]:
     from delegate.billing import einvoice, pdf
 
@@ -92,7 +116,7 @@ def stages(snapshot: dict[str, Any]) -> dict[str, Callable[[], object]]:
         "xml_ms": lambda: einvoice.build(snapshot).serialize(schema="FACTUR-X_EN16931"),
         "xml_without_xsd_ms": lambda: einvoice.build(snapshot).serialize(schema=None),
         "pdf_fpdf2_ms": lambda: pdf.render_pdf(snapshot),
-        "embed_facturx_ms": lambda: pdf.embed_xml(visible, xml, snapshot),  # the old way
+        "embed_facturx_ms": lambda: embed_xml(visible, xml, snapshot),  # the old way
         "pdf_with_xml_fpdf2_ms": lambda: pdf.render_pdf(snapshot, xml),  # fpdf2 embeds it
         "pdf_and_xml_ms": lambda: pdf.documents(snapshot),
     }

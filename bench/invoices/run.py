@@ -185,9 +185,7 @@ def invoice_clients(
 
 def profile(
     client_ids: list[str], owner_id: str, issuer_id: str, path: str
-) -> tuple[
-    list[tuple[int, float, float, float, float, float, float, float, float]], float, float
-]:
+) -> tuple[list[tuple[int, float, float, float, float, float, float, float, float]], float, float]:
     """All invoices in this process under cProfile; prints where the time went."""
     import cProfile
     import pstats

@@ -189,6 +189,11 @@ def cii_xml(invoice: Invoice, *, flavour: str | None = None) -> bytes:
     """The CII XML of an issued invoice, checked against the EN 16931 XSD by drafthorse."""
     if invoice.is_draft:
         raise ValueError("Only issued invoices have an e-invoice")
-    flavour = flavour or flavour_for(invoice.snapshot)
-    xml: bytes = build(invoice.snapshot, flavour=flavour).serialize(schema="FACTUR-X_EN16931")
+    return snapshot_xml(invoice.snapshot, flavour=flavour)
+
+
+def snapshot_xml(snapshot: dict[str, Any], *, flavour: str | None = None) -> bytes:
+    """The CII XML of an invoice snapshot (the flavour its recipient needs unless given)."""
+    flavour = flavour or flavour_for(snapshot)
+    xml: bytes = build(snapshot, flavour=flavour).serialize(schema="FACTUR-X_EN16931")
     return xml

@@ -515,35 +515,9 @@ def _attach_xml(pdf: Any, xml: bytes, snapshot: dict[str, Any], created: Any) ->
     pdf.set_xmp_metadata(etree.tostring(xmp, encoding="unicode"))
 
 
-def embed_xml(visible: bytes, xml: bytes, snapshot: dict[str, Any]) -> bytes:
-    """The visible PDF with ``xml`` embedded as ``factur-x.xml`` (Factur-X / ZUGFeRD,
-    profile EN 16931) and the Factur-X XMP metadata, by factur-x re-writing the PDF.
-    No longer used for invoices (``render_pdf`` with ``xml`` is faster); kept as
-    the comparison in bench/invoices/documents.py."""
-    from facturx import generate_from_binary
-
-    result: bytes = generate_from_binary(
-        visible,
-        xml,
-        flavor="factur-x",
-        level="en16931",
-        check_xsd=False,  # drafthorse checked it against the same XSD
-        lang=snapshot["language"],
-        pdf_metadata={
-            "author": snapshot["issuer"]["legal_name"],
-            "keywords": "Factur-X, ZUGFeRD",
-            "title": f"{snapshot['number']}",
-            "subject": f"{snapshot['number']}",
-        },
-    )
-    return result
-
-
 def documents(snapshot: dict[str, Any]) -> tuple[bytes, bytes]:
     """The PDF/A-3 with the CII XML embedded, and the XML itself (built once)."""
-    xml = einvoice.build(snapshot, flavour=einvoice.flavour_for(snapshot)).serialize(
-        schema="FACTUR-X_EN16931"
-    )
+    xml = einvoice.snapshot_xml(snapshot)
     return render_pdf(snapshot, xml), xml
 
 

@@ -329,7 +329,7 @@ def draft_month(member: Member, client: Client, *, issuer: Issuer, month: dt.dat
     member.require_manager()
     member.require_same_agency(client, issuer)
     month = ledger.month_start(month)
-    period_end = ledger.add_months(month, 1) - dt.timedelta(days=1)
+    period_end = _month_end(month)
     planned = _plan_run(member, issuer, client, month, optimistic=True) if _one_writer() else None
     with transaction.atomic():
         # One run per client and month: the client's row is the lock (contract changes
@@ -379,16 +379,18 @@ def _plan_run(
 ) -> _Run | None:
     """The run's draft, lines and billed entries, computed but not written; with
     ``optimistic`` (outside the lock), None for a run that must be computed under it."""
-    period_end = ledger.add_months(month, 1) - dt.timedelta(days=1)
+    period_end = _month_end(month)
     # The terms of the month invoiced, not today's.
     versions = ledger.contract_versions(client, until=month)
     contract = ledger.version_for(versions, month)
     if contract is None:
         raise ValidationError(_("%(client)s has no contract.") % {"client": client.name})
+    if optimistic and any(version.has_package for version in versions):
+        return None
     prices: dict[Any, Decimal] = {
         p.category_id: p.price for p in TaskPrice.objects.filter(contract=contract)
     }
-    if optimistic and (prices or any(version.has_package for version in versions)):
+    if optimistic and prices:
         return None
     invoice = _new_draft(
         member, issuer, client, contract, {"period_start": month, "period_end": period_end}

@@ -442,9 +442,7 @@ def _is_plain_request(parsed: ParsedInbound, channel: str) -> bool:
         parsed.is_automatic
         or parsed.link_code
         or parsed.files
-        or parsed.references
-        or parsed.thread_codes
-        or channel != InboundMessage.Channel.EMAIL
+        or may_continue_thread(parsed, channel)
     )
 
 
@@ -477,6 +475,12 @@ def resolve_senders(
     return found
 
 
+def may_continue_thread(parsed: ParsedInbound, channel: str) -> bool:
+    """Whether ``find_thread`` has anything to look for: references, task codes, or a
+    channel without threading (where the sender's waiting task continues)."""
+    return bool(parsed.references or parsed.thread_codes or channel != InboundMessage.Channel.EMAIL)
+
+
 def find_thread(
     client: Client, parsed: ParsedInbound, *, contact: Contact | None = None, channel: str = ""
 ) -> Task | None:
@@ -485,6 +489,8 @@ def find_thread(
     ``[CODE]`` token in the subject. Only the client's own tasks can match, so a token
     copied into another client's mail never reaches a foreign task. SMS and chat have no
     threading: there a message continues the sender's task that waits on them."""
+    if not may_continue_thread(parsed, channel):
+        return None
     tasks = Task.objects.filter(agency_id=client.agency_id, client=client).exclude(
         status=Task.Status.CANCELLED
     )
